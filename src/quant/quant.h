@@ -1,0 +1,28 @@
+// Row kernels over ggml block types: dequantize a row and dot a row with f32 activations.
+// Each has a scalar reference (*_ref, the test oracle) and an AVX2/FMA/F16C variant chosen at
+// runtime by the dispatching entry points below.
+#pragma once
+
+#include <cstdint>
+
+#include "quant/ggml_type.h"
+
+namespace sparkv {
+
+// dst[0..n) = dequantized src row. n must be a multiple of the type's block size.
+void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
+void dequantize_row_ref(GgmlType type, const void* src, float* dst, int64_t n);
+
+// Returns sum_i w[i] * x[i] for one weight row w of `type` and f32 activations x[0..n).
+float dot_row(GgmlType type, const void* w, const float* x, int64_t n);
+float dot_row_ref(GgmlType type, const void* w, const float* x, int64_t n);
+
+// y[r] = dot(W row r, x) for r in [0, rows): W is [rows, n] row-major in `type`. Parallel over
+// rows with OpenMP. This is the decode GEMV.
+void gemv(GgmlType type, const void* w, int64_t rows, int64_t n, const float* x, float* y);
+
+// Quantize a row of f32 (n multiple of block size) with llama.cpp's reference rounding rules.
+// Supported for f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1 (K-quants are load-only).
+void quantize_row_ref(GgmlType type, const float* src, void* dst, int64_t n);
+
+}  // namespace sparkv
