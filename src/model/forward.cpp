@@ -1,0 +1,139 @@
+#include "model/forward.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "model/matmul.h"
+#include "model/rope.h"
+#include "quant/quant.h"
+
+namespace sparkv {
+
+struct ForwardScratch {
+  int cap = 0;
+  std::vector<float> x;     // [n, n_embd] residual stream
+  std::vector<float> xn;    // [n, n_embd] normalised
+  std::vector<float> q;     // [n, n_head, D]
+  std::vector<float> k;     // [n, n_kv, D]
+  std::vector<float> v;     // [n, n_kv, D]
+  std::vector<float> att;   // [n, n_head, D]
+  std::vector<float> proj;  // [n, n_embd]
+  std::vector<float> gate;  // [n, n_ff]
+  std::vector<float> up;    // [n, n_ff]
+
+  void ensure(int n, const ModelConfig& c) {
+    if (n <= cap) return;
+    cap = n;
+    const size_t N = static_cast<size_t>(n);
+    x.resize(N * c.n_embd);
+    xn.resize(N * c.n_embd);
+    q.resize(N * c.q_dim());
+    k.resize(N * c.kv_dim());
+    v.resize(N * c.kv_dim());
+    att.resize(N * c.q_dim());
+    proj.resize(N * c.n_embd);
+    gate.resize(N * c.n_ff);
+    up.resize(N * c.n_ff);
+  }
+};
+
+namespace {
+
+void rms_norm(const float* x, const float* w, int dim, float eps, float* out) {
+  double ss = 0.0;
+  for (int i = 0; i < dim; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float inv = static_cast<float>(1.0 / std::sqrt(ss / dim + eps));
+  for (int i = 0; i < dim; ++i) out[i] = x[i] * inv * w[i];
+}
+
+void add_bias(float* y, const std::vector<float>& b, int n) {
+  if (b.empty()) return;
+  const int dim = static_cast<int>(b.size());
+  for (int t = 0; t < n; ++t)
+    for (int i = 0; i < dim; ++i) y[static_cast<size_t>(t) * dim + i] += b[i];
+}
+
+}  // namespace
+
+Forward::Forward(const Model& model) : model_(model), s_(std::make_unique<ForwardScratch>()) {}
+Forward::~Forward() = default;
+
+void Forward::run(const int32_t* ids, int n, int64_t pos0,
+                  std::vector<std::unique_ptr<LayerCache>>& caches, float* logits, bool all_logits,
+                  ForwardObserver* observer) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& W = model_.weights();
+  SPARKV_CHECK(static_cast<int>(caches.size()) == c.n_layer, "forward: {} caches for {} layers",
+               caches.size(), c.n_layer);
+  ForwardScratch& s = *s_;
+  s.ensure(n, c);
+  const int E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;
+
+  for (int t = 0; t < n; ++t) {
+    SPARKV_CHECK(ids[t] >= 0 && ids[t] < c.n_vocab, "token id {} out of range [0, {})", ids[t],
+                 c.n_vocab);
+    dequantize_row(W.tok_embd.type, W.tok_embd.row(ids[t]), s.x.data() + static_cast<size_t>(t) * E,
+                   E);
+  }
+
+  for (int li = 0; li < c.n_layer; ++li) {
+    const LayerWeights& L = W.layers[li];
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < n; ++t)
+      rms_norm(s.x.data() + static_cast<size_t>(t) * E, L.attn_norm.data(), E, c.norm_eps,
+               s.xn.data() + static_cast<size_t>(t) * E);
+    if (observer) observer->on_layer_input(li, s.xn.data(), n, pos0);
+
+    matmul(L.wq, s.xn.data(), n, s.q.data());
+    matmul(L.wk, s.xn.data(), n, s.k.data());
+    matmul(L.wv, s.xn.data(), n, s.v.data());
+    add_bias(s.q.data(), L.bq, n);
+    add_bias(s.k.data(), L.bk, n);
+    add_bias(s.v.data(), L.bv, n);
+
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < n; ++t) {
+      float* qt = s.q.data() + static_cast<size_t>(t) * H * D;
+      float* kt = s.k.data() + static_cast<size_t>(t) * Hkv * D;
+      if (c.qk_norm) {
+        for (int h = 0; h < H; ++h) rms_norm(qt + h * D, L.q_norm.data(), D, c.norm_eps, qt + h * D);
+        for (int h = 0; h < Hkv; ++h)
+          rms_norm(kt + h * D, L.k_norm.data(), D, c.norm_eps, kt + h * D);
+      }
+      rope_apply(qt, H, D, pos0 + t, W.rope_inv_freq.data());
+      rope_apply(kt, Hkv, D, pos0 + t, W.rope_inv_freq.data());
+    }
+    if (observer) observer->on_queries(li, s.q.data(), n, pos0);
+
+    caches[li]->append(s.k.data(), s.v.data(), n);
+    caches[li]->attend(s.q.data(), n, s.att.data());
+
+    matmul(L.wo, s.att.data(), n, s.proj.data());
+    for (size_t i = 0; i < static_cast<size_t>(n) * E; ++i) s.x[i] += s.proj[i];
+
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < n; ++t)
+      rms_norm(s.x.data() + static_cast<size_t>(t) * E, L.ffn_norm.data(), E, c.norm_eps,
+               s.xn.data() + static_cast<size_t>(t) * E);
+    matmul(L.w_gate, s.xn.data(), n, s.gate.data());
+    matmul(L.w_up, s.xn.data(), n, s.up.data());
+    const size_t nf = static_cast<size_t>(n) * c.n_ff;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < nf; ++i) {
+      const float g = s.gate[i];
+      s.gate[i] = g / (1.0f + std::exp(-g)) * s.up[i];  // SwiGLU
+    }
+    matmul(L.w_down, s.gate.data(), n, s.proj.data());
+    for (size_t i = 0; i < static_cast<size_t>(n) * E; ++i) s.x[i] += s.proj[i];
+  }
+
+  const int first = all_logits ? 0 : n - 1;
+  const int n_out = n - first;
+  for (int t = first; t < n; ++t)
+    rms_norm(s.x.data() + static_cast<size_t>(t) * E, W.output_norm.data(), E, c.norm_eps,
+             s.xn.data() + static_cast<size_t>(t - first) * E);
+  matmul(W.lm_head(), s.xn.data(), n_out, logits);
+}
+
+}  // namespace sparkv

@@ -1,0 +1,43 @@
+// The decoder forward pass (Llama / Mistral / Qwen2 / Qwen3): one function for prefill chunks and
+// single-token decode. K/V go into the per-layer caches through the LayerCache interface, so any
+// storage form (dense, SparK, ThinK, quantized) plugs in without touching this code.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kv/layer_cache.h"
+#include "model/model.h"
+
+namespace sparkv {
+
+// Observes intermediate tensors during a forward pass; presses use it to capture the window
+// queries they score with (kvpress computes them from the same hidden states).
+class ForwardObserver {
+ public:
+  virtual ~ForwardObserver() = default;
+  // q: [n, n_head, D] post-RoPE (and post q-norm) queries of tokens at positions pos0..pos0+n-1.
+  virtual void on_queries(int layer, const float* q, int n, int64_t pos0) {}
+  // x: [n, n_embd] normalised layer input (what feeds q_proj).
+  virtual void on_layer_input(int layer, const float* x, int n, int64_t pos0) {}
+};
+
+struct ForwardScratch;
+
+class Forward {
+ public:
+  explicit Forward(const Model& model);
+  ~Forward();
+
+  // Runs n tokens at positions pos0.., appending their K/V to `caches` (one per layer).
+  // logits: [n_vocab] for the last token, or [n, n_vocab] when all_logits.
+  void run(const int32_t* ids, int n, int64_t pos0, std::vector<std::unique_ptr<LayerCache>>& caches,
+           float* logits, bool all_logits, ForwardObserver* observer = nullptr);
+
+ private:
+  const Model& model_;
+  std::unique_ptr<ForwardScratch> s_;
+};
+
+}  // namespace sparkv

@@ -1,0 +1,13 @@
+// y = x · Wᵀ for a weight of any supported type. One token goes through the decode GEMV (bandwidth
+// bound, quant/ kernels); several tokens go through OpenBLAS SGEMM on row tiles of W dequantized to
+// f32 (compute bound; F32 weights skip the dequantization).
+#pragma once
+
+#include "model/weights.h"
+
+namespace sparkv {
+
+// x: [T, w.cols], y: [T, w.rows].
+void matmul(const Weight& w, const float* x, int T, float* y);
+
+}  // namespace sparkv

@@ -1,0 +1,58 @@
+// A loaded model: config, weights and (when the file carries one) its tokenizer. Immutable after
+// load, so any number of Sessions may share one Model across threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace sparkv {
+
+class GgufFile;
+class SafetensorsModel;
+class Tokenizer;
+
+enum class ModelFormat { kGguf, kHf };
+
+class Model {
+ public:
+  // `path` is a .gguf file or a Hugging Face model folder (config.json + *.safetensors).
+  // Throws sparkv::Error naming the file and the problem.
+  static std::unique_ptr<Model> load(const std::string& path, bool load_tokenizer = true);
+  ~Model();
+
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+  ModelFormat format() const { return format_; }
+  const std::string& path() const { return path_; }
+  // nullptr when the model has no tokenizer (or it was not requested).
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  const GgufFile* gguf() const { return gguf_.get(); }
+  const SafetensorsModel* safetensors() const { return st_.get(); }
+  // Bytes of all weights (what one decode step streams from memory).
+  size_t weight_bytes() const;
+
+ private:
+  Model();
+  friend std::unique_ptr<Model> load_gguf_model(const std::string&, bool);
+  friend std::unique_ptr<Model> load_hf_model(const std::string&, bool);
+
+  std::string path_;
+  ModelFormat format_ = ModelFormat::kGguf;
+  ModelConfig config_;
+  ModelWeights weights_;
+  std::unique_ptr<GgufFile> gguf_;
+  std::unique_ptr<SafetensorsModel> st_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+};
+
+std::unique_ptr<Model> load_gguf_model(const std::string& path, bool load_tokenizer);
+std::unique_ptr<Model> load_hf_model(const std::string& path, bool load_tokenizer);
+
+// Checks shapes and cross-field consistency (heads divide, head_dim even, ...); throws naming the
+// file and field.
+void validate_config(const ModelConfig& cfg, const std::string& path);
+
+}  // namespace sparkv

@@ -1,0 +1,60 @@
+#include "runtime/generate.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+
+namespace sparkv {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sampler& sampler,
+                        const GenerateOptions& opts) {
+  SPARKV_CHECK(opts.n_predict >= 0, "-n {} must be >= 0", opts.n_predict);
+  SPARKV_CHECK(!prompt.empty(), "the prompt is empty (no tokens)");
+  // Refuse up front rather than fail mid-generation.
+  SPARKV_CHECK(session.n_past() + static_cast<int64_t>(prompt.size()) <= session.n_ctx(),
+               "prompt of {} tokens exceeds the context size of {} tokens", prompt.size(),
+               session.n_ctx() - session.n_past());
+  GenerateResult r;
+  const int V = session.model().config().n_vocab;
+  auto t0 = std::chrono::steady_clock::now();
+  session.feed(prompt);
+  r.prefill_seconds = seconds_since(t0);
+  if (opts.after_prefill) {
+    t0 = std::chrono::steady_clock::now();
+    opts.after_prefill(session);
+    r.compress_seconds = seconds_since(t0);
+  }
+  t0 = std::chrono::steady_clock::now();
+  r.stop_reason = "length";
+  for (int i = 0; i < opts.n_predict; ++i) {
+    const int32_t id = sampler.sample(session.logits().data(), V, session.history());
+    r.ids.push_back(id);
+    const bool stop = std::find(opts.stop_ids.begin(), opts.stop_ids.end(), id) != opts.stop_ids.end();
+    if (opts.on_token && !opts.on_token(id)) {
+      r.stop_reason = "callback";
+      break;
+    }
+    if (stop) {
+      r.stop_reason = "stop_token";
+      break;
+    }
+    if (i + 1 == opts.n_predict) break;
+    if (session.n_past() + 1 > session.n_ctx()) {
+      r.stop_reason = "context_full";
+      break;
+    }
+    session.feed({id});
+    ++r.decode_steps;
+  }
+  r.decode_seconds = seconds_since(t0);
+  return r;
+}
+
+}  // namespace sparkv

@@ -1,0 +1,36 @@
+// The generation loop: prefill the prompt, optionally transform the cache (a press), then decode
+// token by token until a stop id or the token limit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/session.h"
+#include "sample/sampler.h"
+
+namespace sparkv {
+
+struct GenerateOptions {
+  int n_predict = 64;
+  std::vector<int32_t> stop_ids;
+  // Runs once after the prompt's prefill, before decoding (where presses compress the cache).
+  std::function<void(Session&)> after_prefill;
+  // Called with each generated token; return false to stop.
+  std::function<bool(int32_t)> on_token;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> ids;  // generated tokens (a stop token is included)
+  double prefill_seconds = 0;
+  double compress_seconds = 0;
+  double decode_seconds = 0;
+  int decode_steps = 0;      // forward passes during decoding
+  std::string stop_reason;   // "stop_token" | "length" | "callback"
+};
+
+GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sampler& sampler,
+                        const GenerateOptions& opts);
+
+}  // namespace sparkv

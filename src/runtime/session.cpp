@@ -1,0 +1,72 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "kv/dense_cache.h"
+
+namespace sparkv {
+
+Session::Session(const Model& model, const SessionOptions& opts)
+    : model_(model), opts_(opts), forward_(model) {
+  const ModelConfig& c = model.config();
+  n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : c.n_ctx_train;
+  SPARKV_CHECK(opts.prefill_chunk > 0, "prefill chunk must be positive");
+  for (int i = 0; i < c.n_layer; ++i)
+    caches_.push_back(
+        std::make_unique<DenseLayerCache>(c.n_head_kv, c.head_dim, c.group_size(), opts.kv_dtype));
+  logits_.resize(c.n_vocab);
+}
+
+void Session::check_room(size_t n) const {
+  SPARKV_CHECK(n_past_ + static_cast<int64_t>(n) <= n_ctx_,
+               "context full: {} tokens already + {} new exceeds the context size of {} tokens "
+               "(raise --ctx-size, up to what the model supports)",
+               n_past_, n, n_ctx_);
+}
+
+const std::vector<float>& Session::feed(const std::vector<int32_t>& ids, ForwardObserver* obs) {
+  SPARKV_CHECK(!ids.empty(), "nothing to feed: empty token list");
+  check_room(ids.size());
+  const int chunk = opts_.prefill_chunk;
+  for (size_t off = 0; off < ids.size(); off += chunk) {
+    const int n = static_cast<int>(std::min<size_t>(chunk, ids.size() - off));
+    forward_.run(ids.data() + off, n, n_past_, caches_, logits_.data(), false, obs);
+    n_past_ += n;
+  }
+  history_.insert(history_.end(), ids.begin(), ids.end());
+  return logits_;
+}
+
+std::vector<float> Session::feed_all_logits(const std::vector<int32_t>& ids, ForwardObserver* obs) {
+  SPARKV_CHECK(!ids.empty(), "nothing to feed: empty token list");
+  check_room(ids.size());
+  const int V = model_.config().n_vocab;
+  std::vector<float> out(ids.size() * static_cast<size_t>(V));
+  const int chunk = opts_.prefill_chunk;
+  for (size_t off = 0; off < ids.size(); off += chunk) {
+    const int n = static_cast<int>(std::min<size_t>(chunk, ids.size() - off));
+    forward_.run(ids.data() + off, n, n_past_, caches_, out.data() + off * V, true, obs);
+    n_past_ += n;
+  }
+  std::copy(out.end() - V, out.end(), logits_.begin());
+  history_.insert(history_.end(), ids.begin(), ids.end());
+  return out;
+}
+
+size_t Session::kv_bytes() const {
+  size_t total = 0;
+  for (const auto& c : caches_) total += c->bytes();
+  return total;
+}
+
+size_t Session::kv_bytes_dense_f16() const {
+  const ModelConfig& c = model_.config();
+  size_t total = 0;
+  for (const auto& lc : caches_)
+    for (int h = 0; h < c.n_head_kv; ++h)
+      total += static_cast<size_t>(lc->n_tokens(h)) * c.head_dim * 2 * 2;
+  return total;
+}
+
+}  // namespace sparkv

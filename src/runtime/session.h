@@ -1,0 +1,60 @@
+// A Session is one conversation's state over a shared, immutable Model: the per-layer KV caches,
+// the logical position, and scratch. Use one Session per thread; any number of Sessions can share
+// a Model.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "attn/dense_decode.h"
+#include "kv/layer_cache.h"
+#include "model/forward.h"
+#include "model/model.h"
+
+namespace sparkv {
+
+struct SessionOptions {
+  int64_t n_ctx = 0;                 // maximum context; 0 = the model's trained context
+  KvDtype kv_dtype = KvDtype::kF16;  // dense cache element type
+  int prefill_chunk = 512;           // tokens per prefill forward (bounds activation memory)
+};
+
+class Session {
+ public:
+  Session(const Model& model, const SessionOptions& opts = {});
+
+  // Appends tokens to the context (prefill for many, decode for one) and returns the logits of
+  // the last one, [n_vocab]. Throws if the context would exceed n_ctx.
+  const std::vector<float>& feed(const std::vector<int32_t>& ids, ForwardObserver* obs = nullptr);
+  // Like feed, but returns logits for every fed token: [ids.size(), n_vocab].
+  std::vector<float> feed_all_logits(const std::vector<int32_t>& ids, ForwardObserver* obs = nullptr);
+
+  const Model& model() const { return model_; }
+  int64_t n_past() const { return n_past_; }  // logical position of the next token
+  int64_t n_ctx() const { return n_ctx_; }
+  const std::vector<int32_t>& history() const { return history_; }
+  const std::vector<float>& logits() const { return logits_; }
+
+  // The caches, one per layer. A press replaces entries with compressed storage; n_past keeps
+  // counting from the original length.
+  std::vector<std::unique_ptr<LayerCache>>& caches() { return caches_; }
+  const std::vector<std::unique_ptr<LayerCache>>& caches() const { return caches_; }
+  size_t kv_bytes() const;
+  // Bytes the same tokens would take in a dense f16 cache (the baseline for savings).
+  size_t kv_bytes_dense_f16() const;
+
+ private:
+  void check_room(size_t n) const;
+
+  const Model& model_;
+  SessionOptions opts_;
+  int64_t n_ctx_;
+  int64_t n_past_ = 0;
+  Forward forward_;
+  std::vector<std::unique_ptr<LayerCache>> caches_;
+  std::vector<int32_t> history_;
+  std::vector<float> logits_;
+};
+
+}  // namespace sparkv

@@ -1,0 +1,148 @@
+// sparkv run: generate text from a prompt.
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "runtime/generate.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace sparkv::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::string tokenizer;
+  std::string prompt;
+  std::string prompt_file;
+  std::string system;
+  std::string chat_template;
+  bool chat = false;
+  int n_predict = 64;
+  int threads = 0;
+  int64_t ctx = 0;
+  std::string cache_type = "f16";
+  bool json = false;
+  SamplerParams sp;
+};
+
+void run(const RunArgs& a) {
+  set_threads(a.threads);
+  SPARKV_CHECK(a.prompt.empty() != a.prompt_file.empty(), "give exactly one of -p TEXT or -f FILE");
+  const std::string model_path = a.model.empty() ? default_model_path() : a.model;
+  std::unique_ptr<Model> model = Model::load(model_path);
+  std::unique_ptr<Tokenizer> own_tok;
+  const Tokenizer* tok = model->tokenizer();
+  if (!a.tokenizer.empty()) {
+    own_tok = Tokenizer::from_hf(a.tokenizer);
+    tok = own_tok.get();
+  }
+  SPARKV_CHECK(tok != nullptr, "{}: the model carries no tokenizer; pass --tokenizer PATH",
+               model_path);
+  std::string text = a.prompt.empty() ? read_file(a.prompt_file) : a.prompt;
+
+  std::vector<int32_t> prompt;
+  if (a.chat) {
+    ChatFormat fmt = a.chat_template.empty() ? detect_chat_format(tok->chat_template())
+                                             : chat_format_from_name(a.chat_template);
+    std::vector<ChatMessage> msgs;
+    if (!a.system.empty()) msgs.push_back({"system", a.system});
+    msgs.push_back({"user", text});
+    const std::string bos = tok->bos_id() >= 0 ? tok->token_text(tok->bos_id()) : "";
+    const std::string rendered = render_chat(fmt, msgs, true, bos);
+    prompt = tok->encode(rendered, /*add_bos=*/false, /*parse_special=*/true);
+  } else {
+    prompt = tok->encode(text, tok->add_bos(), /*parse_special=*/false);
+  }
+
+  SessionOptions so;
+  so.n_ctx = a.ctx;
+  if (a.cache_type == "f32")
+    so.kv_dtype = KvDtype::kF32;
+  else
+    SPARKV_CHECK(a.cache_type == "f16", "unknown --cache-type '{}' (f16, f32)", a.cache_type);
+  Session session(*model, so);
+  Sampler sampler(a.sp);
+
+  GenerateOptions go;
+  go.n_predict = a.n_predict;
+  go.stop_ids = model->config().eos_ids;
+  StreamDecoder stream(*tok);
+  if (!a.json) {
+    go.on_token = [&](int32_t id) {
+      if (std::find(go.stop_ids.begin(), go.stop_ids.end(), id) != go.stop_ids.end()) return true;
+      const std::string piece = stream.push(id);
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+      return true;
+    };
+  }
+  const GenerateResult r = generate(session, prompt, sampler, go);
+
+  std::vector<int32_t> shown = r.ids;
+  if (!shown.empty() && r.stop_reason == "stop_token") shown.pop_back();
+  const std::string out_text = tok->decode(shown, /*skip_special=*/true);
+  const double pp = r.prefill_seconds > 0 ? prompt.size() / r.prefill_seconds : 0.0;
+  const double tg = r.decode_seconds > 0 ? r.decode_steps / r.decode_seconds : 0.0;
+  if (a.json) {
+    nlohmann::json j;
+    j["model"] = model_path;
+    j["prompt_tokens"] = prompt.size();
+    j["prompt_ids"] = prompt;
+    j["generated_tokens"] = r.ids.size();
+    j["generated_ids"] = r.ids;
+    j["text"] = out_text;
+    j["stop_reason"] = r.stop_reason;
+    j["prefill_tokens_per_s"] = pp;
+    j["decode_tokens_per_s"] = tg;
+    j["kv_bytes"] = session.kv_bytes();
+    j["kv_bytes_dense_f16"] = session.kv_bytes_dense_f16();
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    const std::string tail = stream.flush();
+    std::fwrite(tail.data(), 1, tail.size(), stdout);
+    std::printf("\n");
+    std::fprintf(stderr,
+                 "\n[sparkv] prompt %zu tok, %.1f tok/s | generated %zu tok, %.1f tok/s | KV %zu "
+                 "bytes (%s)\n",
+                 prompt.size(), pp, r.ids.size(), tg, session.kv_bytes(), a.cache_type.c_str());
+  }
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* c = app.add_subcommand("run", "Generate text from a prompt");
+  c->add_option("-m,--model", a->model, "GGUF file or Hugging Face folder (default: embedded model)");
+  c->add_option("--tokenizer", a->tokenizer, "tokenizer.json (or its folder) to use instead of the model's");
+  c->add_option("-p,--prompt", a->prompt, "Prompt text");
+  c->add_option("-f,--file", a->prompt_file, "Read the prompt from a file");
+  c->add_option("-n,--n-predict", a->n_predict, "Tokens to generate")->capture_default_str();
+  c->add_flag("--chat", a->chat, "Wrap the prompt in the model's chat template");
+  c->add_option("--chat-template", a->chat_template, "Override: llama3 | chatml | qwen3 | mistral");
+  c->add_option("--system", a->system, "System message (with --chat)");
+  c->add_option("--temp", a->sp.temperature, "Temperature (0 = greedy)")->capture_default_str();
+  c->add_option("--top-k", a->sp.top_k, "Top-k (0 = off)")->capture_default_str();
+  c->add_option("--top-p", a->sp.top_p, "Top-p (1 = off)")->capture_default_str();
+  c->add_option("--min-p", a->sp.min_p, "Min-p (0 = off)")->capture_default_str();
+  c->add_option("--repeat-penalty", a->sp.repeat_penalty, "Repetition penalty (1 = off)")
+      ->capture_default_str();
+  c->add_option("--repeat-last-n", a->sp.repeat_last_n, "Tokens the penalty looks back over")
+      ->capture_default_str();
+  c->add_option("-s,--seed", a->sp.seed, "Sampling seed")->capture_default_str();
+  c->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  c->add_option("-c,--ctx-size", a->ctx, "Context size (0 = the model's trained context)")
+      ->capture_default_str();
+  c->add_option("--cache-type", a->cache_type, "Dense KV cache element type: f16 | f32")
+      ->capture_default_str();
+  c->add_flag("--json", a->json, "Print one JSON object (text, ids, speeds, KV bytes) instead of streaming");
+  c->callback([a] { run(*a); });
+}
+
+}  // namespace sparkv::cli

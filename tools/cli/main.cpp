@@ -1,0 +1,72 @@
+// sparkv: one binary, subcommands run | inspect | tokenize (eval and bench arrive with their issues).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <sstream>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "cli_common.h"
+#include "core/error.h"
+
+namespace sparkv::cli {
+
+namespace {
+constexpr const char* kDefaultModelName = "sparkv-tiny-q8_0.gguf";
+}
+
+std::string default_model_path() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("SPARKV_MODEL"); env && *env) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const fs::path& cand : {exe.parent_path().parent_path() / "models" / kDefaultModelName,
+                                 exe.parent_path() / "models" / kDefaultModelName})
+      if (fs::exists(cand, ec)) return cand.string();
+  }
+  return (fs::path(SPARKV_SOURCE_DIR) / "models" / kDefaultModelName).string();
+}
+
+void set_threads(int n) {
+  SPARKV_CHECK(n >= 0 && n <= 1024, "--threads {} out of range", n);
+  if (n == 0) return;
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  SPARKV_CHECK(in.good(), "{}: cannot open", path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace sparkv::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"sparkv: long-context LLM inference with a SparK-compressed KV cache"};
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  sparkv::cli::register_run(app);
+  sparkv::cli::register_inspect(app);
+  sparkv::cli::register_tokenize(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const sparkv::Error& e) {
+    std::fprintf(stderr, "sparkv: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "sparkv: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sparkv: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
