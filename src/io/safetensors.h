@@ -12,6 +12,8 @@
 
 namespace sparkv {
 
+// kOther covers the unsigned widths (U16 U32 U64): valid files, but no model weight uses them.
+// FP8/FP4 and unknown dtypes are rejected at load time.
 enum class StDtype { kF32, kF16, kBF16, kF64, kI64, kI32, kI16, kI8, kU8, kBool, kOther };
 
 struct StTensor {
@@ -22,6 +24,7 @@ struct StTensor {
   const uint8_t* data;          // into the owning shard's mmap
   uint64_t n_bytes;
   std::string file;             // shard path, for error messages
+  int64_t numel() const;
 };
 
 class SafetensorsModel {
@@ -37,6 +40,10 @@ class SafetensorsModel {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:
+  void load_index(const std::string& index_path);
+  // Maps and validates one file, then merges its tensors (a name seen in another shard throws).
+  void add_shard(const std::string& shard_path);
+
   std::vector<std::unique_ptr<MmapFile>> shards_;
   std::map<std::string, StTensor> tensors_;
   std::map<std::string, std::string> metadata_;

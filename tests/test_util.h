@@ -1,0 +1,123 @@
+// Shared test helpers: a self-deleting temp folder, file read/write, a little-endian byte builder
+// for hand-made (often malformed) binary files, and capture of sparkv::Error messages.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace sparkv::test {
+
+// A fresh folder under the system temp dir, removed (with its contents) on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sparkv-test-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + tmpl);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  // Full path of `name` inside the folder (not created).
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_bytes(const std::string& path, const void* data, size_t n) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw std::runtime_error("cannot create " + path);
+  f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  write_bytes(path, bytes.data(), bytes.size());
+}
+
+inline void write_text(const std::string& path, std::string_view text) {
+  write_bytes(path, text.data(), text.size());
+}
+
+inline std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+// Appends little-endian scalars and raw bytes; chainable: Bytes().u32(1).str("x").
+class Bytes {
+ public:
+  template <typename T>
+  Bytes& put(T v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    data_.insert(data_.end(), p, p + sizeof(T));
+    return *this;
+  }
+  Bytes& u8(uint8_t v) { return put(v); }
+  Bytes& u16(uint16_t v) { return put(v); }
+  Bytes& u32(uint32_t v) { return put(v); }
+  Bytes& u64(uint64_t v) { return put(v); }
+  Bytes& i32(int32_t v) { return put(v); }
+  Bytes& i64(int64_t v) { return put(v); }
+  Bytes& f32(float v) { return put(v); }
+  Bytes& raw(std::string_view s) {
+    data_.insert(data_.end(), s.begin(), s.end());
+    return *this;
+  }
+  Bytes& raw(const std::vector<uint8_t>& b) {
+    data_.insert(data_.end(), b.begin(), b.end());
+    return *this;
+  }
+  // A u64 length prefix then the bytes (the GGUF string encoding).
+  Bytes& str(std::string_view s) { return u64(s.size()).raw(s); }
+  Bytes& zeros(size_t n) {
+    data_.insert(data_.end(), n, 0);
+    return *this;
+  }
+  Bytes& pad_to(size_t alignment) {
+    return zeros((alignment - data_.size() % alignment) % alignment);
+  }
+
+  size_t size() const { return data_.size(); }
+  const std::vector<uint8_t>& vec() const { return data_; }
+  operator const std::vector<uint8_t>&() const { return data_; }
+
+ private:
+  std::vector<uint8_t> data_;
+};
+
+// Runs f and returns the message of the sparkv::Error it throws; records a test failure (and
+// returns "") if it throws nothing or something else.
+template <typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const sparkv::Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected sparkv::Error, got another exception: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "expected sparkv::Error, nothing was thrown";
+  return "";
+}
+
+}  // namespace sparkv::test
