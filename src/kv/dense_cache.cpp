@@ -69,19 +69,21 @@ void DenseLayerCache::read(int h, int64_t t0, int64_t n, float* k_out, float* v_
   }
 }
 
+void DenseLayerCache::attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m,
+                                   float* l, float* o) const {
+  // Stream page by page; each page holds a contiguous run of K rows and V rows.
+  for (int64_t t = t0; t < t1;) {
+    const int64_t in_page = kPageTokens - t % kPageTokens;
+    const int64_t cnt = std::min(in_page, t1 - t);
+    attn_dense_update(q, group_, k_ptr(h, t), v_ptr(h, t), dtype_, cnt, D_, m, l, o);
+    t += cnt;
+  }
+}
+
 void DenseLayerCache::attend(const float* q, int n_q, float* out) const {
   attend_split(q, n_q, n_kv_, group_, D_, n_, out,
                [&](int, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l,
-                   float* o) {
-                 // Stream page by page; each page holds a contiguous run of K rows and V rows.
-                 for (int64_t t = t0; t < t1;) {
-                   const int64_t in_page = kPageTokens - t % kPageTokens;
-                   const int64_t cnt = std::min(in_page, t1 - t);
-                   attn_dense_update(qs, group_, k_ptr(h, t), v_ptr(h, t), dtype_, cnt, D_, m, l,
-                                     o);
-                   t += cnt;
-                 }
-               });
+                   float* o) { attend_range(h, t0, t1, qs, m, l, o); });
 }
 
 }  // namespace sparkv

@@ -23,6 +23,10 @@ class DenseLayerCache : public LayerCache {
   size_t bytes() const override;
   const char* kind() const override { return dtype_ == KvDtype::kF16 ? "f16" : "f32"; }
 
+  // Folds tokens [t0, t1) of KV head h into the online-softmax states of the group's query heads
+  // (q scaled, [group, D]); the building block other storages use for their dense segments.
+  void attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m, float* l, float* o) const;
+
   // Reads tokens [t0, t0+n) of KV head h as f32. k_out, v_out: [n, D] (either may be null).
   void read(int h, int64_t t0, int64_t n, float* k_out, float* v_out) const;
 

@@ -24,7 +24,7 @@ GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sa
   GenerateResult r;
   const int V = session.model().config().n_vocab;
   auto t0 = std::chrono::steady_clock::now();
-  session.feed(prompt);
+  session.feed(prompt, opts.prefill_observer);
   r.prefill_seconds = seconds_since(t0);
   if (opts.after_prefill) {
     t0 = std::chrono::steady_clock::now();

@@ -15,6 +15,8 @@ namespace sparkv {
 struct GenerateOptions {
   int n_predict = 64;
   std::vector<int32_t> stop_ids;
+  // Observes the prompt's prefill (a PrefillCapture when a press will run).
+  ForwardObserver* prefill_observer = nullptr;
   // Runs once after the prompt's prefill, before decoding (where presses compress the cache).
   std::function<void(Session&)> after_prefill;
   // Called with each generated token; return false to stop.

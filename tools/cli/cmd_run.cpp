@@ -7,6 +7,8 @@
 #include "cli_common.h"
 #include "core/error.h"
 #include "model/model.h"
+#include "press/press_spec.h"
+#include "runtime/compress.h"
 #include "runtime/generate.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -27,6 +29,7 @@ struct RunArgs {
   int threads = 0;
   int64_t ctx = 0;
   std::string cache_type = "f16";
+  std::string press = "full";
   bool json = false;
   SamplerParams sp;
 };
@@ -48,13 +51,15 @@ void run(const RunArgs& a) {
 
   std::vector<int32_t> prompt;
   if (a.chat) {
-    ChatFormat fmt = a.chat_template.empty() ? detect_chat_format(tok->chat_template())
-                                             : chat_format_from_name(a.chat_template);
+    const std::string bos = tok->bos_id() >= 0 ? tok->token_text(tok->bos_id()) : "";
+    const std::string eos = tok->eos_id() >= 0 ? tok->token_text(tok->eos_id()) : "";
+    const ChatTemplate tmpl = a.chat_template.empty()
+                                  ? ChatTemplate::from_text(tok->chat_template(), bos, eos)
+                                  : ChatTemplate::from_name(a.chat_template, bos, eos);
     std::vector<ChatMessage> msgs;
     if (!a.system.empty()) msgs.push_back({"system", a.system});
     msgs.push_back({"user", text});
-    const std::string bos = tok->bos_id() >= 0 ? tok->token_text(tok->bos_id()) : "";
-    const std::string rendered = render_chat(fmt, msgs, true, bos);
+    const std::string rendered = tmpl.render(msgs, true);
     prompt = tok->encode(rendered, /*add_bos=*/false, /*parse_special=*/true);
   } else {
     prompt = tok->encode(text, tok->add_bos(), /*parse_special=*/false);
@@ -66,12 +71,25 @@ void run(const RunArgs& a) {
     so.kv_dtype = KvDtype::kF32;
   else
     SPARKV_CHECK(a.cache_type == "f16", "unknown --cache-type '{}' (f16, f32)", a.cache_type);
+  const PressPipeline pipeline = parse_press_spec(a.press);
   Session session(*model, so);
   Sampler sampler(a.sp);
+  std::unique_ptr<PrefillCapture> capture;
+  if (!pipeline.empty())
+    capture = std::make_unique<PrefillCapture>(model->config(), pipeline.needs(), 0,
+                                               static_cast<int64_t>(prompt.size()));
 
   GenerateOptions go;
   go.n_predict = a.n_predict;
   go.stop_ids = model->config().eos_ids;
+  size_t kv_before = 0;
+  if (capture) {
+    go.prefill_observer = capture.get();
+    go.after_prefill = [&](Session& s) {
+      kv_before = s.kv_bytes();
+      compress_session(s, pipeline, *capture, static_cast<int64_t>(prompt.size()), a.sp.seed);
+    };
+  }
   StreamDecoder stream(*tok);
   if (!a.json) {
     go.on_token = [&](int32_t id) {
@@ -102,6 +120,9 @@ void run(const RunArgs& a) {
     j["decode_tokens_per_s"] = tg;
     j["kv_bytes"] = session.kv_bytes();
     j["kv_bytes_dense_f16"] = session.kv_bytes_dense_f16();
+    j["press"] = pipeline.spec();
+    j["kv_bytes_before_press"] = kv_before;
+    j["compress_seconds"] = r.compress_seconds;
     std::printf("%s\n", j.dump().c_str());
   } else {
     const std::string tail = stream.flush();
@@ -109,8 +130,9 @@ void run(const RunArgs& a) {
     std::printf("\n");
     std::fprintf(stderr,
                  "\n[sparkv] prompt %zu tok, %.1f tok/s | generated %zu tok, %.1f tok/s | KV %zu "
-                 "bytes (%s)\n",
-                 prompt.size(), pp, r.ids.size(), tg, session.kv_bytes(), a.cache_type.c_str());
+                 "bytes (dense f16 equivalent %zu) | press %s\n",
+                 prompt.size(), pp, r.ids.size(), tg, session.kv_bytes(),
+                 session.kv_bytes_dense_f16(), pipeline.spec().c_str());
   }
 }
 
@@ -140,6 +162,10 @@ void register_run(CLI::App& app) {
   c->add_option("-c,--ctx-size", a->ctx, "Context size (0 = the model's trained context)")
       ->capture_default_str();
   c->add_option("--cache-type", a->cache_type, "Dense KV cache element type: f16 | f32")
+      ->capture_default_str();
+  c->add_option("--press", a->press,
+                 "KV compression recipe, e.g. spark:ratio=0.5 or snapkv:budget=128+spark:ratio=0.8 "
+                 "(methods: " + press_methods_help() + ")")
       ->capture_default_str();
   c->add_flag("--json", a->json, "Print one JSON object (text, ids, speeds, KV bytes) instead of streaming");
   c->callback([a] { run(*a); });

@@ -1,0 +1,169 @@
+#include "kv/spark_cache.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/fp16.h"
+
+namespace sparkv {
+
+namespace {
+template <typename T>
+size_t vbytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+constexpr int kPad = 8;  // kernels load 8 values at a time from the packed streams
+}  // namespace
+
+SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt)
+    : n_kv_(n_kv), D_(head_dim), group_(group), opt_(opt), heads_(n_kv),
+      tail_(n_kv, head_dim, group, KvDtype::kF16) {
+  SPARKV_CHECK(head_dim % 8 == 0, "spark: head_dim {} must be a multiple of 8", head_dim);
+}
+
+void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
+                            const float* norms, int layer) {
+  SPARKV_CHECK(tail_.n_tokens(0) == 0 && heads_[0].n == 0, "spark: cache already built");
+  const int D = D_, nb = D / 8;
+  sample_key_base_ = opt_.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(layer) * 0x100000001b3ull;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int h = 0; h < n_kv_; ++h) {
+    SparkHeadStore& st = heads_[h];
+    const std::vector<int32_t>& idx = kept[h];
+    const int64_t n = static_cast<int64_t>(idx.size());
+    const float* nrm = norms + static_cast<size_t>(h) * D;
+    std::vector<float> k(static_cast<size_t>(n) * D), v(static_cast<size_t>(n) * D);
+    for (int64_t i = 0; i < n; ++i)
+      src.read(h, idx[i], 1, k.data() + i * D, v.data() + i * D);
+
+    st.n = n;
+    st.kmask.assign(n * nb, 0);
+    st.kpos.assign(n * nb, 0);
+    st.r.assign(n, 0);
+    const bool sampled =
+        opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential;
+    if (sampled) st.tau.assign(n, 0);
+    const bool fixed = opt_.variant == SparkVariant::kFixed;
+    st.k_fixed = fixed ? spark_fixed_keep(D, opt_.ratio) : 0;
+    if (!fixed) st.koffs.assign(n + 1, 0);
+    st.kvals.clear();
+    st.kvals.reserve(fixed ? n * st.k_fixed + kPad : n * D / 2);
+    st.w.resize(D);
+    for (int j = 0; j < D; ++j)
+      st.w[j] = opt_.recovery == SparkRecovery::kConstant ? 1.0f : 1.0f / std::sqrt(nrm[j]);
+
+    for (int64_t t = 0; t < n; ++t) {
+      const float* kt = k.data() + t * D;
+      uint8_t* mask = st.kmask.data() + t * nb;
+      float mu = 0.0f;
+      const int cnt = spark_select_token(kt, nrm, D, opt_, mask, &mu);
+      if (!fixed) st.koffs[t] = static_cast<uint32_t>(st.kvals.size());
+      uint8_t* pos = st.kpos.data() + t * nb;
+      double tau = 0.0;  // the T-th largest score, for the sampled recoveries' clip
+      for (int j = 0; j < D; ++j) {
+        if (mask[j / 8] >> (j % 8) & 1) {
+          st.kvals.push_back(f32_to_fp16(kt[j]));
+          const double sj = static_cast<double>(kt[j]) * kt[j] * nrm[j];
+          tau = (tau == 0.0 || sj < tau) ? sj : tau;
+        } else if (kt[j] > 0.0f) {  // σ = +1; zero counts as negative, as in the reference
+          pos[j / 8] |= static_cast<uint8_t>(1u << (j % 8));
+        }
+      }
+      (void)cnt;
+      switch (opt_.recovery) {
+        case SparkRecovery::kMean: st.r[t] = f32_to_fp16(std::sqrt(mu)); break;
+        case SparkRecovery::kZero: st.r[t] = 0; break;
+        case SparkRecovery::kConstant: st.r[t] = f32_to_fp16(opt_.constant); break;
+        case SparkRecovery::kNormal:
+        case SparkRecovery::kExponential:
+          st.r[t] = f32_to_fp16(mu);  // distribution mean (score space)
+          st.tau[t] = f32_to_fp16(static_cast<float>(tau));
+          break;
+      }
+    }
+    if (!fixed) st.koffs[n] = static_cast<uint32_t>(st.kvals.size());
+    st.kvals.resize(st.kvals.size() + kPad, 0);
+    st.kvals.shrink_to_fit();
+
+    if (opt_.value_ratio > 0.0) {
+      st.vmask.assign(n * nb, 0);
+      std::vector<float> fill(n);
+      spark_select_values(v.data(), n, D, opt_.value_ratio, st.vmask.data(), fill.data());
+      st.v_fixed = D - static_cast<int>(std::floor(opt_.value_ratio * D + 1e-9));
+      st.vvals.reserve(n * st.v_fixed + kPad);
+      st.vfill.resize(n);
+      for (int64_t t = 0; t < n; ++t) {
+        st.vfill[t] = f32_to_fp16(fill[t]);
+        for (int j = 0; j < D; ++j)
+          if (st.vmask[t * nb + j / 8] >> (j % 8) & 1) st.vvals.push_back(f32_to_fp16(v[t * D + j]));
+      }
+      st.vvals.resize(st.vvals.size() + kPad, 0);
+    } else {
+      st.v.resize(static_cast<size_t>(n) * D);
+      for (size_t i = 0; i < st.v.size(); ++i) st.v[i] = f32_to_fp16(v[i]);
+    }
+  }
+  for (const auto& h : heads_)
+    SPARKV_CHECK(h.n == heads_[0].n, "spark: every KV head of a layer must keep the same token count");
+}
+
+SparkView SparkLayerCache::view(int h) const {
+  const SparkHeadStore& st = heads_[h];
+  SparkView s;
+  s.D = D_;
+  s.n = st.n;
+  s.kmask = st.kmask.data();
+  s.kpos = st.kpos.data();
+  s.r = st.r.data();
+  s.kvals = st.kvals.data();
+  s.koffs = st.koffs.empty() ? nullptr : st.koffs.data();
+  s.k_fixed = st.k_fixed;
+  s.w = st.w.data();
+  s.v = st.v.empty() ? nullptr : st.v.data();
+  s.vmask = st.vmask.empty() ? nullptr : st.vmask.data();
+  s.vvals = st.vvals.empty() ? nullptr : st.vvals.data();
+  s.v_fixed = st.v_fixed;
+  s.vfill = st.vfill.empty() ? nullptr : st.vfill.data();
+  if (opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential) {
+    s.sampled = opt_.recovery == SparkRecovery::kNormal ? 1 : 2;
+    s.sample_key = sample_key_base_ + static_cast<uint64_t>(h) * 0xff51afd7ed558ccdull;
+    s.tau = st.tau.data();
+  }
+  return s;
+}
+
+void SparkLayerCache::attend(const float* q, int n_q, float* out) const {
+  const int64_t n_comp = heads_[0].n;
+  const int64_t n_all = n_comp + tail_.n_tokens(0);
+  std::vector<SparkView> views(n_kv_);
+  for (int h = 0; h < n_kv_; ++h) views[h] = view(h);
+  attend_split(q, n_q, n_kv_, group_, D_, n_all, out,
+               [&](int, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l,
+                   float* o) {
+                 if (t0 < n_comp)
+                   attn_spark_update(qs, group_, views[h], t0, std::min(t1, n_comp), m, l, o);
+                 if (t1 > n_comp)
+                   tail_.attend_range(h, std::max(t0, n_comp) - n_comp, t1 - n_comp, qs, m, l, o);
+               });
+}
+
+size_t SparkLayerCache::bytes() const {
+  size_t total = tail_.bytes();
+  for (const auto& h : heads_)
+    total += vbytes(h.kmask) + vbytes(h.kpos) + vbytes(h.r) + vbytes(h.tau) + vbytes(h.kvals) +
+             vbytes(h.koffs) + vbytes(h.w) + vbytes(h.v) + vbytes(h.vmask) + vbytes(h.vvals) +
+             vbytes(h.vfill);
+  return total;
+}
+
+double SparkLayerCache::mean_kept() const {
+  double kept = 0, n = 0;
+  for (const auto& h : heads_) {
+    for (uint8_t b : h.kmask) kept += __builtin_popcount(b);
+    n += h.n;
+  }
+  return n > 0 ? kept / n : 0.0;
+}
+
+}  // namespace sparkv

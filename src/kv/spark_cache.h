@@ -1,0 +1,68 @@
+// SparK KV storage: the prefill tokens of each KV head in packed form (kept key values f16, a
+// kept-channel bitmask, the signs of pruned channels, one fp16 recovery scale per token, and per
+// head the channel recovery weights), values dense f16 (or packed when value pruning is on), plus
+// a dense f16 tail for tokens appended after compression (decode tokens, question suffixes).
+//
+// Bytes per token per KV head (D channels, T kept, fixed λ, values dense):
+//   keys   2·T (kept f16) + D/8 (mask) + D/8 (pruned signs, at their channel positions) + 2 (r_t)
+//   values 2·D
+// plus, per head, 4·D bytes of recovery weights. Variable-T variants (SparK-g/-p) add a 4-byte
+// offset per token. See docs/spark-storage.md.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "attn/spark_decode.h"
+#include "kv/dense_cache.h"
+#include "press/spark_select.h"
+
+namespace sparkv {
+
+struct SparkHeadStore {
+  int64_t n = 0;
+  std::vector<uint8_t> kmask;   // [n, D/8]
+  std::vector<uint8_t> kpos;    // [n, D/8]
+  std::vector<uint16_t> r;      // [n] fp16
+  std::vector<uint16_t> tau;    // [n] fp16, sampled recoveries only
+  std::vector<uint16_t> kvals;  // [Σ kept + 8 pad] f16
+  std::vector<uint32_t> koffs;  // [n+1], variable-T only
+  int k_fixed = 0;
+  std::vector<float> w;         // [D]
+  std::vector<uint16_t> v;      // [n, D] f16 (dense values)
+  std::vector<uint8_t> vmask;   // [n, D/8] (pruned values)
+  std::vector<uint16_t> vvals;  // [n * v_fixed + 8 pad]
+  std::vector<uint16_t> vfill;  // [n]
+  int v_fixed = 0;
+};
+
+class SparkLayerCache : public LayerCache {
+ public:
+  SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt);
+
+  // Compresses the selected prefill tokens of `src` (kept[h] ascending) with channel norms
+  // norms [n_kv, D] computed from the window queries. `layer` keys the sampled recoveries.
+  void build(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
+             const float* norms, int layer);
+
+  void append(const float* k, const float* v, int n) override { tail_.append(k, v, n); }
+  void attend(const float* q, int n_q, float* out) const override;
+  int64_t n_tokens(int h) const override { return heads_[h].n + tail_.n_tokens(h); }
+  size_t bytes() const override;
+  const char* kind() const override { return "spark"; }
+
+  SparkView view(int h) const;
+  int64_t n_compressed(int h) const { return heads_[h].n; }
+  const DenseLayerCache& tail() const { return tail_; }
+  // Average kept key channels per compressed token (all heads).
+  double mean_kept() const;
+
+ private:
+  int n_kv_, D_, group_;
+  SparkOptions opt_;
+  uint64_t sample_key_base_ = 0;
+  std::vector<SparkHeadStore> heads_;
+  DenseLayerCache tail_;
+};
+
+}  // namespace sparkv

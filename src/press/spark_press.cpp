@@ -1,0 +1,78 @@
+// The SparK press: channel selection on the tokens that survived eviction, stored packed.
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "kv/spark_cache.h"
+#include "model/model.h"
+#include "press/press_factories.h"
+#include "press/spark_select.h"
+
+namespace sparkv {
+
+namespace {
+
+class SparkPress : public Press {
+ public:
+  explicit SparkPress(const SparkOptions& o) : o_(o) {}
+
+  std::string spec() const override {
+    std::string s = "spark:";
+    if (o_.variant == SparkVariant::kFixed) s += fmt::format("ratio={},", o_.ratio);
+    s += fmt::format("window={},recovery={},variant={}", o_.window, spark_recovery_name(o_.recovery),
+                     spark_variant_name(o_.variant));
+    if (o_.variant == SparkVariant::kTopP) s += fmt::format(",p={}", o_.p);
+    if (o_.recovery == SparkRecovery::kConstant) s += fmt::format(",constant={}", o_.constant);
+    if (o_.value_ratio > 0) s += fmt::format(",values={}", o_.value_ratio);
+    return s;
+  }
+  PressNeeds needs() const override { return {o_.window, false, false}; }
+  bool is_storage() const override { return true; }
+
+  std::unique_ptr<LayerCache> build(const PressContext& ctx, const TokenSelection& sel) const override {
+    const ModelConfig& c = *ctx.config;
+    SPARKV_CHECK(ctx.window >= o_.window,
+                 "spark: window={} is larger than the prompt ({} tokens)", o_.window, ctx.n_prompt);
+    const int D = c.head_dim, g = c.group_size();
+    std::vector<float> norms(static_cast<size_t>(c.n_head_kv) * D);
+    // The capture may hold a longer window (another press asked for it): use the last w rows.
+    const float* wq = ctx.window_q + static_cast<size_t>(ctx.window - o_.window) * c.q_dim();
+    for (int h = 0; h < c.n_head_kv; ++h)
+      spark_channel_norms(wq, o_.window, c.n_head, D, h, g, norms.data() + static_cast<size_t>(h) * D);
+    auto cache = std::make_unique<SparkLayerCache>(c.n_head_kv, D, g, o_);
+    cache->build(*ctx.cache, sel.kept, norms.data(), ctx.layer);
+    return cache;
+  }
+
+ private:
+  SparkOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Press> make_spark(PressParams& p) {
+  SparkOptions o;
+  const std::string variant = p.get_choice("variant", "fixed", {"fixed", "g", "p"});
+  o.variant = variant == "g" ? SparkVariant::kGroup : variant == "p" ? SparkVariant::kTopP : SparkVariant::kFixed;
+  if (o.variant == SparkVariant::kFixed) {
+    SPARKV_CHECK(p.has("ratio"), "spark: ratio=λ is required (fraction of key channels pruned, in [0, 1))");
+    o.ratio = p.get_double("ratio", 0.5, 0.0, 1.0, true, false);
+  } else {
+    SPARKV_CHECK(!p.has("ratio"), "spark: variant={} chooses the kept count itself; drop ratio=", variant);
+  }
+  o.window = static_cast<int>(p.get_int("window", 32, 1, 1 << 20));
+  const std::string rec =
+      p.get_choice("recovery", "mean", {"mean", "zero", "constant", "normal", "exponential"});
+  o.recovery = rec == "zero"          ? SparkRecovery::kZero
+               : rec == "constant"    ? SparkRecovery::kConstant
+               : rec == "normal"      ? SparkRecovery::kNormal
+               : rec == "exponential" ? SparkRecovery::kExponential
+                                      : SparkRecovery::kMean;
+  o.p = p.get_double("p", 0.99, 0.0, 1.0, false, true);
+  SPARKV_CHECK(o.variant == SparkVariant::kTopP || !p.has("p"), "spark: p= applies only to variant=p");
+  o.constant = static_cast<float>(p.get_double("constant", 0.01, 0.0, 1e4));
+  o.value_ratio = p.get_double("values", 0.0, 0.0, 1.0, true, false);
+  o.seed = static_cast<uint64_t>(p.get_int("seed", 0, 0, INT64_MAX));
+  return std::make_unique<SparkPress>(o);
+}
+
+}  // namespace sparkv

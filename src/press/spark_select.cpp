@@ -1,0 +1,154 @@
+#include "press/spark_select.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+
+namespace sparkv {
+
+const char* spark_variant_name(SparkVariant v) {
+  switch (v) {
+    case SparkVariant::kFixed: return "fixed";
+    case SparkVariant::kGroup: return "g";
+    case SparkVariant::kTopP: return "p";
+  }
+  return "?";
+}
+
+const char* spark_recovery_name(SparkRecovery r) {
+  switch (r) {
+    case SparkRecovery::kMean: return "mean";
+    case SparkRecovery::kZero: return "zero";
+    case SparkRecovery::kConstant: return "constant";
+    case SparkRecovery::kNormal: return "normal";
+    case SparkRecovery::kExponential: return "exponential";
+  }
+  return "?";
+}
+
+void spark_channel_norms(const float* window_q, int w, int n_head, int D, int kv_head, int g,
+                         float* n) {
+  std::vector<double> acc(D, 0.0), mean(D);
+  for (int s = 0; s < w; ++s) {
+    std::fill(mean.begin(), mean.end(), 0.0);
+    for (int j = 0; j < g; ++j) {
+      const float* q = window_q + (static_cast<size_t>(s) * n_head + kv_head * g + j) * D;
+      for (int d = 0; d < D; ++d) mean[d] += q[d];
+    }
+    for (int d = 0; d < D; ++d) {
+      const double m = mean[d] / g;
+      acc[d] += m * m;
+    }
+  }
+  for (int d = 0; d < D; ++d) n[d] = std::max(static_cast<float>(std::sqrt(acc[d])), kSparkNormEps);
+}
+
+int spark_fixed_keep(int D, double ratio) {
+  return D - static_cast<int>(std::floor(ratio * D + 1e-9));
+}
+
+int spark_select_token(const float* k, const float* n, int D, const SparkOptions& opt,
+                       uint8_t* keep_mask, float* mu) {
+  // Scores in double: the ranking must not depend on float rounding of k²·n.
+  double s[1024];
+  int order[1024];
+  double total = 0.0;
+  for (int j = 0; j < D; ++j) {
+    s[j] = static_cast<double>(k[j]) * k[j] * n[j];
+    total += s[j];
+    order[j] = j;
+  }
+  std::sort(order, order + D, [&](int a, int b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+
+  int keep = D;
+  switch (opt.variant) {
+    case SparkVariant::kFixed:
+      keep = spark_fixed_keep(D, opt.ratio);
+      break;
+    case SparkVariant::kGroup: {
+      // Bucket by the number of channels needed for 99% of the token's saliency (spec §3.4).
+      int istar = D - 1;
+      double cum = 0.0;
+      for (int i = 0; i < D; ++i) {
+        cum += s[order[i]];
+        if (cum > 0.99 * total) {
+          istar = i;
+          break;
+        }
+      }
+      if (total <= 0.0) istar = 0;
+      static constexpr double kBounds[4] = {0.2, 0.4, 0.6, 0.8};
+      static constexpr double kKeep[5] = {0.1, 0.3, 0.5, 0.7, 0.9};
+      int bucket = 0;
+      while (bucket < 4 && istar >= static_cast<int>(std::floor(kBounds[bucket] * D))) ++bucket;
+      keep = static_cast<int>(std::floor(kKeep[bucket] * D));
+      break;
+    }
+    case SparkVariant::kTopP: {
+      keep = D;
+      double cum = 0.0;
+      for (int i = 0; i < D; ++i) {
+        cum += s[order[i]];
+        if (cum >= opt.p * total) {
+          keep = i + 1;
+          break;
+        }
+      }
+      keep = std::max(keep, 1);
+      break;
+    }
+  }
+  std::fill(keep_mask, keep_mask + D / 8, 0);
+  for (int i = 0; i < keep; ++i) keep_mask[order[i] / 8] |= static_cast<uint8_t>(1u << (order[i] % 8));
+  double pruned_sum = 0.0;
+  for (int i = keep; i < D; ++i) pruned_sum += s[order[i]];
+  *mu = keep < D ? static_cast<float>(pruned_sum / (D - keep)) : 0.0f;
+  return keep;
+}
+
+void spark_select_values(const float* v, int64_t T, int D, double ratio, uint8_t* keep_masks,
+                         float* fill) {
+  const int n_prune = static_cast<int>(std::floor(ratio * D + 1e-9));
+  // d_{t,j} = (Var_t v[., j] + Var_j v[t, .]) / 2, unbiased, normalised by its max over (t, j).
+  std::vector<double> var_c(D, 0.0), var_t(T, 0.0);
+  for (int j = 0; j < D; ++j) {
+    double m = 0;
+    for (int64_t t = 0; t < T; ++t) m += v[t * D + j];
+    m /= T;
+    double ss = 0;
+    for (int64_t t = 0; t < T; ++t) ss += (v[t * D + j] - m) * (v[t * D + j] - m);
+    var_c[j] = T > 1 ? ss / (T - 1) : 0.0;
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    double m = 0;
+    for (int j = 0; j < D; ++j) m += v[t * D + j];
+    m /= D;
+    double ss = 0;
+    for (int j = 0; j < D; ++j) ss += (v[t * D + j] - m) * (v[t * D + j] - m);
+    var_t[t] = D > 1 ? ss / (D - 1) : 0.0;
+  }
+  double dmax = 0;
+  for (int64_t t = 0; t < T; ++t)
+    for (int j = 0; j < D; ++j) dmax = std::max(dmax, (var_c[j] + var_t[t]) / 2);
+  std::vector<double> score(D);
+  std::vector<int> order(D);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int j = 0; j < D; ++j) {
+      const double d = dmax > 0 ? (var_c[j] + var_t[t]) / 2 / dmax : 0.0;
+      score[j] = 0.7 * std::abs(v[t * D + j]) + 0.3 * d;
+      order[j] = j;
+    }
+    std::sort(order.begin(), order.end(),
+              [&](int a, int b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
+    uint8_t* mask = keep_masks + t * (D / 8);
+    std::fill(mask, mask + D / 8, 0);
+    for (int i = 0; i < D - n_prune; ++i) mask[order[i] / 8] |= static_cast<uint8_t>(1u << (order[i] % 8));
+    double sum = 0;
+    for (int i = D - n_prune; i < D; ++i) sum += v[t * D + order[i]];
+    fill[t] = n_prune > 0 ? static_cast<float>(sum / n_prune) : 0.0f;
+  }
+}
+
+}  // namespace sparkv
