@@ -108,7 +108,7 @@ void Forward::run(const int32_t* ids, int n, int64_t pos0,
 
     caches[li]->append(s.k.data(), s.v.data(), n);
     caches[li]->attend(s.q.data(), n, s.att.data());
-    if (observer) observer->on_attended(li, s.q.data(), n, pos0, *caches[li]);
+    if (observer) observer->on_attended(li, s.q.data(), s.att.data(), n, pos0, *caches[li]);
 
     matmul(L.wo, s.att.data(), n, s.proj.data());
     for (size_t i = 0; i < static_cast<size_t>(n) * E; ++i) s.x[i] += s.proj[i];

@@ -21,8 +21,10 @@ class ForwardObserver {
   virtual void on_queries(int layer, const float* q, int n, int64_t pos0) {}
   // x: [n, n_embd] normalised layer input (what feeds q_proj).
   virtual void on_layer_input(int layer, const float* x, int n, int64_t pos0) {}
-  // After the chunk's K/V were appended to `cache` and attention ran (q as in on_queries).
-  virtual void on_attended(int layer, const float* q, int n, int64_t pos0, const LayerCache& cache) {}
+  // After the chunk's K/V were appended to `cache` and attention ran (q as in on_queries);
+  // att: [n, n_head, D] the attention outputs (before o_proj).
+  virtual void on_attended(int layer, const float* q, const float* att, int n, int64_t pos0,
+                           const LayerCache& cache) {}
 };
 
 struct ForwardScratch;

@@ -59,7 +59,7 @@ void PrefillCapture::on_layer_input(int layer, const float* x, int n, int64_t po
   }
 }
 
-void PrefillCapture::on_attended(int layer, const float* q, int n, int64_t pos0,
+void PrefillCapture::on_attended(int layer, const float* q, const float* att, int n, int64_t pos0,
                                  const LayerCache& cache) {
   if (!needs_.attn_colsum) return;
   const auto* dense = dynamic_cast<const DenseLayerCache*>(&cache);

@@ -18,7 +18,8 @@ class PrefillCapture : public ForwardObserver {
 
   void on_queries(int layer, const float* q, int n, int64_t pos0) override;
   void on_layer_input(int layer, const float* x, int n, int64_t pos0) override;
-  void on_attended(int layer, const float* q, int n, int64_t pos0, const LayerCache& cache) override;
+  void on_attended(int layer, const float* q, const float* att, int n, int64_t pos0,
+                   const LayerCache& cache) override;
 
   // Fills the capture fields of ctx for `layer` (window, colsum, hidden stats).
   void fill(int layer, PressContext* ctx) const;

@@ -54,6 +54,19 @@ std::vector<float> Session::feed_all_logits(const std::vector<int32_t>& ids, For
   return out;
 }
 
+std::unique_ptr<Session> Session::fork_with_caches(
+    std::vector<std::unique_ptr<LayerCache>> caches) const {
+  SPARKV_CHECK(caches.size() == caches_.size(), "fork: {} caches for {} layers", caches.size(),
+               caches_.size());
+  auto s = std::make_unique<Session>(model_, opts_);
+  s->n_ctx_ = n_ctx_;
+  s->n_past_ = n_past_;
+  s->history_ = history_;
+  s->logits_ = logits_;
+  s->caches_ = std::move(caches);
+  return s;
+}
+
 size_t Session::kv_bytes() const {
   size_t total = 0;
   for (const auto& c : caches_) total += c->bytes();

@@ -41,6 +41,11 @@ class Session {
   std::vector<std::unique_ptr<LayerCache>>& caches() { return caches_; }
   const std::vector<std::unique_ptr<LayerCache>>& caches() const { return caches_; }
   size_t kv_bytes() const;
+
+  // A new session over the same model that continues this one's context (position, history,
+  // last logits) with the given caches — e.g. compress_caches() of this session's prefill. This is
+  // how one prefill serves many recipes.
+  std::unique_ptr<Session> fork_with_caches(std::vector<std::unique_ptr<LayerCache>> caches) const;
   // Bytes the same tokens would take in a dense f16 cache (the baseline for savings).
   size_t kv_bytes_dense_f16() const;
 
