@@ -1,0 +1,76 @@
+// Runtime dispatch between the reference and AVX2 row kernels, and the decode GEMV.
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "quant/quant.h"
+#include "quant/quant_impl.h"
+
+namespace sparkv {
+
+using namespace quant_detail;
+
+namespace {
+
+using DotFn = float (*)(GgmlType, const void*, const float*, int64_t);
+
+DotFn select_dot(GgmlType type) {
+  if (cpu_features().has_avx2_set() && avx2_supports(type)) return dot_row_avx2;
+  return dot_row_ref;
+}
+
+// The activation vector, 64-byte aligned. The int8 kernels are load-bound, and 32-byte loads that
+// straddle a cache line take two load slots: an aligned x made the q8_0 dot ~15% faster on the
+// Zen 5 reference machine. Copying n floats once per GEMV is negligible next to the weights.
+const float* aligned_activations(const float* x, int64_t n) {
+  if (reinterpret_cast<uintptr_t>(x) % 64 == 0) return x;
+  struct Scratch {
+    std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+    int64_t capacity = 0;
+  };
+  thread_local Scratch scratch;
+  if (scratch.capacity < n) {
+    const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
+    scratch.data.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+    SPARKV_CHECK(scratch.data != nullptr, "gemv: cannot allocate {} bytes", bytes);
+    scratch.capacity = n;
+  }
+  std::memcpy(scratch.data.get(), x, static_cast<size_t>(n) * sizeof(float));
+  return scratch.data.get();
+}
+
+}  // namespace
+
+void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
+  if (cpu_features().has_avx2_set() && avx2_supports(type))
+    return dequantize_row_avx2(type, src, dst, n);
+  dequantize_row_ref(type, src, dst, n);
+}
+
+float dot_row(GgmlType type, const void* w, const float* x, int64_t n) {
+  return select_dot(type)(type, w, x, n);
+}
+
+void gemv(GgmlType type, const void* w, int64_t rows, int64_t n, const float* x, float* y) {
+  check_row(type, n, "gemv");
+  SPARKV_CHECK(rows >= 0, "gemv: negative row count {}", rows);
+  const DotFn dot = select_dot(type);
+  const size_t row_bytes = ggml_row_bytes(type, n);
+  const uint8_t* base = static_cast<const uint8_t*>(w);
+  x = aligned_activations(x, n);
+  // Static contiguous chunks: each thread streams one long run of rows, which keeps the hardware
+  // prefetchers on a single sequential stream per core. Rows are independent, so the result does
+  // not depend on the thread count.
+  if (rows * static_cast<int64_t>(row_bytes) < (int64_t{1} << 16)) {
+    for (int64_t r = 0; r < rows; ++r) y[r] = dot(type, base + r * row_bytes, x, n);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) y[r] = dot(type, base + r * row_bytes, x, n);
+}
+
+}  // namespace sparkv
