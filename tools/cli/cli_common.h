@@ -16,5 +16,6 @@ std::string read_file(const std::string& path);
 void register_run(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace sparkv::cli

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   sparkv::cli::register_run(app);
   sparkv::cli::register_inspect(app);
   sparkv::cli::register_tokenize(app);
+  sparkv::cli::register_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,212 @@
+// sparkv bench: llama-bench-style prompt-processing and token-generation rates at context depths,
+// per press recipe, each with the bytes a decode step reads (weights + KV), the GB/s that implies,
+// and the fraction of this machine's bandwidth measured by the same binary (STREAM-like triad).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <omp.h>
+
+#include "cli_common.h"
+#include "core/bandwidth.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "press/capture.h"
+#include "press/press_spec.h"
+#include "runtime/compress.h"
+#include "runtime/session.h"
+#include "sample/sampler.h"
+
+namespace sparkv::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  int n_prompt = 512;
+  int n_gen = 32;
+  std::string depths = "0";
+  std::vector<std::string> presses;
+  int threads = 0;
+  bool json = false;
+  uint64_t seed = 1;
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+std::vector<int64_t> parse_list(const std::string& s) {
+  std::vector<int64_t> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(item, &used);
+      SPARKV_CHECK(used == item.size() && v >= 0, "--depth: '{}' is not a non-negative integer", item);
+      out.push_back(v);
+    } catch (const std::logic_error&) {
+      fail("--depth: '{}' is not a non-negative integer", item);
+    }
+  }
+  SPARKV_CHECK(!out.empty(), "--depth needs at least one value");
+  return out;
+}
+
+std::vector<int32_t> random_tokens(int64_t n, int n_vocab, uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<int32_t> ids(n);
+  for (auto& id : ids) id = static_cast<int32_t>(rng.next() % static_cast<uint64_t>(n_vocab));
+  return ids;
+}
+
+struct Row {
+  std::string press;
+  int64_t depth = 0;
+  double fill_s = 0, compress_s = 0, pp_tps = 0, tg_tps = 0, tg_ms_median = 0;
+  size_t kv_bytes = 0, kv_dense_f16 = 0, bytes_per_token = 0;
+  double gbs = 0, frac_bw = 0, rss_mib = 0;
+};
+
+void bench(const BenchArgs& a) {
+  set_threads(a.threads);
+  SPARKV_CHECK(a.n_prompt > 0 && a.n_gen > 0, "-p and -n must be positive");
+  const std::string path = a.model.empty() ? default_model_path() : a.model;
+  std::unique_ptr<Model> model = Model::load(path);
+  const ModelConfig& c = model->config();
+  const std::vector<int64_t> depths = parse_list(a.depths);
+  std::vector<std::string> presses = a.presses.empty() ? std::vector<std::string>{"full"} : a.presses;
+  std::vector<PressPipeline> pipelines;
+  for (const auto& p : presses) pipelines.push_back(parse_press_spec(p));
+
+  std::fprintf(stderr, "[bench] measuring memory bandwidth (triad)...\n");
+  const double bw = measure_bandwidth_gbs();
+  std::vector<Row> rows;
+  for (int64_t depth : depths) {
+    for (size_t pi = 0; pi < presses.size(); ++pi) {
+      const PressPipeline& pipe = pipelines[pi];
+      if (depth == 0 && !pipe.empty()) {
+        std::fprintf(stderr, "[bench] depth 0: nothing to compress, skipping %s\n", pipe.spec().c_str());
+        continue;
+      }
+      Row r;
+      r.press = pipe.spec();
+      r.depth = depth;
+      SessionOptions so;
+      so.n_ctx = depth + a.n_prompt + a.n_gen + 1;
+      Session s(*model, so);
+      const int64_t n_fill = std::max<int64_t>(depth, 1);
+      const auto ids = random_tokens(n_fill + a.n_prompt + a.n_gen, c.n_vocab, a.seed);
+      // The context of `depth` tokens is the prompt the press compresses.
+      std::vector<int32_t> fill(ids.begin(), ids.begin() + n_fill);
+      std::unique_ptr<PrefillCapture> cap;
+      if (!pipe.empty()) cap = std::make_unique<PrefillCapture>(c, pipe.needs(), 0, n_fill);
+      double t0 = now_s();
+      s.feed(fill, cap.get());
+      r.fill_s = now_s() - t0;
+      if (cap) {
+        t0 = now_s();
+        compress_session(s, pipe, *cap, n_fill, a.seed);
+        r.compress_s = now_s() - t0;
+      }
+      // pp: a prompt of n_prompt tokens on top of the (compressed) context.
+      std::vector<int32_t> pp(ids.begin() + n_fill, ids.begin() + n_fill + a.n_prompt);
+      t0 = now_s();
+      s.feed(pp);
+      r.pp_tps = a.n_prompt / (now_s() - t0);
+      // tg: single-token decode steps; the median step time is the figure.
+      std::vector<double> steps;
+      for (int i = 0; i < a.n_gen; ++i) {
+        const int32_t id = ids[n_fill + a.n_prompt + i];
+        t0 = now_s();
+        s.feed({id});
+        steps.push_back(now_s() - t0);
+      }
+      std::sort(steps.begin(), steps.end());
+      r.tg_ms_median = steps[steps.size() / 2] * 1e3;
+      r.tg_tps = 1.0 / steps[steps.size() / 2];
+      r.kv_bytes = s.kv_bytes();
+      r.kv_dense_f16 = s.kv_bytes_dense_f16();
+      // A decode step streams every weight once and the whole KV cache once.
+      r.bytes_per_token = model->weight_bytes() + r.kv_bytes;
+      r.gbs = r.bytes_per_token * r.tg_tps / 1e9;
+      r.frac_bw = r.gbs / bw;
+      r.rss_mib = peak_rss_mib();
+      std::fprintf(stderr, "[bench] depth %lld  %-40s  pp %.1f t/s  tg %.2f t/s  %.2f GB/s\n",
+                   static_cast<long long>(depth), r.press.c_str(), r.pp_tps, r.tg_tps, r.gbs);
+      rows.push_back(r);
+    }
+  }
+
+  if (a.json) {
+    nlohmann::json j;
+    j["model"] = path;
+    j["threads"] = omp_get_max_threads();
+    j["bandwidth_gbs"] = bw;
+    j["weight_bytes"] = model->weight_bytes();
+    j["n_prompt"] = a.n_prompt;
+    j["n_gen"] = a.n_gen;
+    for (const Row& r : rows)
+      j["rows"].push_back({{"press", r.press},
+                           {"depth", r.depth},
+                           {"fill_s", r.fill_s},
+                           {"compress_s", r.compress_s},
+                           {"compress_pct_of_fill", r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0},
+                           {"pp_tokens_per_s", r.pp_tps},
+                           {"tg_tokens_per_s", r.tg_tps},
+                           {"tg_ms_median", r.tg_ms_median},
+                           {"kv_bytes", r.kv_bytes},
+                           {"kv_bytes_dense_f16", r.kv_dense_f16},
+                           {"bytes_per_token", r.bytes_per_token},
+                           {"gbs", r.gbs},
+                           {"fraction_of_bandwidth", r.frac_bw},
+                           {"peak_rss_mib", r.rss_mib}});
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("model: %s | threads %d | weights %.1f MiB | measured bandwidth (triad) %.1f GB/s\n\n",
+              path.c_str(), omp_get_max_threads(), model->weight_bytes() / 1048576.0, bw);
+  std::printf("| depth | press | fill s | compress ms (%% of fill) | pp%d t/s | tg%d t/s | KV MiB | "
+              "bytes/token MiB | GB/s | %% of bw | peak RSS MiB |\n",
+              a.n_prompt, a.n_gen);
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const Row& r : rows)
+    std::printf("| %lld | %s | %.2f | %.1f (%.2f%%) | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f |\n",
+                static_cast<long long>(r.depth), r.press.c_str(), r.fill_s, r.compress_s * 1e3,
+                r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0, r.pp_tps, r.tg_tps,
+                r.kv_bytes / 1048576.0, r.bytes_per_token / 1048576.0, r.gbs, 100.0 * r.frac_bw,
+                r.rss_mib);
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto a = std::make_shared<BenchArgs>();
+  CLI::App* c = app.add_subcommand("bench", "Prompt/generation speed at context depths, per press, with GB/s");
+  c->add_option("-m,--model", a->model, "GGUF file or Hugging Face folder (default: embedded model)");
+  c->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens processed on top of the context (pp)")
+      ->capture_default_str();
+  c->add_option("-n,--n-gen", a->n_gen, "Tokens generated (tg); the median step is reported")
+      ->capture_default_str();
+  c->add_option("-d,--depth", a->depths, "Comma-separated context depths (tokens), e.g. 0,4096,16384")
+      ->capture_default_str();
+  c->add_option("--press", a->presses, "Press recipe (repeatable); default full");
+  c->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
+  c->add_option("-s,--seed", a->seed, "Seed of the random token ids")->capture_default_str();
+  c->add_flag("--json", a->json, "JSON output");
+  c->callback([a] { bench(*a); });
+}
+
+}  // namespace sparkv::cli
