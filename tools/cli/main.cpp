@@ -4,6 +4,7 @@
 #include <fstream>
 #include <new>
 #include <sstream>
+#include <string_view>
 
 #include <cblas.h>
 #include <omp.h>
@@ -14,7 +15,7 @@
 namespace sparkv::cli {
 
 namespace {
-constexpr const char* kDefaultModelName = "sparkv-tiny-q8_0.gguf";
+constexpr const char* kDefaultModelName = "sparkv-tiny-f16.gguf";
 }
 
 std::string default_model_path() {
@@ -55,6 +56,12 @@ int main(int argc, char** argv) {
   sparkv::cli::register_inspect(app);
   sparkv::cli::register_tokenize(app);
   sparkv::cli::register_bench(app);
+  // llama.cpp's multi-letter short flags, which CLI11 cannot declare ("-ctk" would read as
+  // "-c tk"): spelled out before parsing.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "-ctk") argv[i] = const_cast<char*>("--cache-type-k");
+    if (std::string_view(argv[i]) == "-ctv") argv[i] = const_cast<char*>("--cache-type-v");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
