@@ -4,42 +4,42 @@
 #include "attn/attn_state.h"
 #include "attn/dense_decode.h"
 #include "core/cpu_features.h"
-#include "core/fp16.h"
 
 namespace sparkv {
 
-namespace {
-
-inline float load(const void* p, KvDtype dtype, int64_t i) {
-  return dtype == KvDtype::kF32 ? static_cast<const float*>(p)[i]
-                                : fp16_to_f32(static_cast<const uint16_t*>(p)[i]);
-}
-
-}  // namespace
-
-void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, KvDtype dtype,
-                           int64_t n, int D, float* m, float* l, float* o) {
+// The oracle: dequantize each K and V row with the scalar row kernels, then plain online softmax
+// with double dot products.
+void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, KvDtype kt,
+                           KvDtype vt, int64_t n, int D, float* m, float* l, float* o) {
+  const size_t krow = kv_row_bytes(kt, D), vrow = kv_row_bytes(vt, D);
+  const auto* kb = static_cast<const uint8_t*>(k);
+  const auto* vb = static_cast<const uint8_t*>(v);
+  std::vector<float> kf(D), vf(D);
   for (int64_t t = 0; t < n; ++t) {
+    kv_dequantize_row(kt, kb + t * krow, kf.data(), D);
+    kv_dequantize_row(vt, vb + t * vrow, vf.data(), D);
     for (int h = 0; h < g; ++h) {
       double s = 0.0;
-      for (int d = 0; d < D; ++d) s += static_cast<double>(q[h * D + d]) * load(k, dtype, t * D + d);
+      for (int d = 0; d < D; ++d) s += static_cast<double>(q[h * D + d]) * kf[d];
       const float sf = static_cast<float>(s);
       const float mn = sf > m[h] ? sf : m[h];
       const float a = m[h] == kNegInf ? 0.0f : std::exp(m[h] - mn);
       const float p = std::exp(sf - mn);
       l[h] = l[h] * a + p;
-      for (int d = 0; d < D; ++d) o[h * D + d] = o[h * D + d] * a + p * load(v, dtype, t * D + d);
+      for (int d = 0; d < D; ++d) o[h * D + d] = o[h * D + d] * a + p * vf[d];
       m[h] = mn;
     }
   }
 }
 
-void attn_dense_update(const float* q, int g, const void* k, const void* v, KvDtype dtype,
+void attn_dense_update(const float* q, int g, const void* k, const void* v, KvDtype kt, KvDtype vt,
                        int64_t n, int D, float* m, float* l, float* o) {
-  if (cpu_features().has_avx2_set() && D % 8 == 0)
-    attn_dense_update_avx2(q, g, k, v, dtype, n, D, m, l, o);
+  const bool plain = (kt == KvDtype::kF32 || kt == KvDtype::kF16) &&
+                     (vt == KvDtype::kF32 || vt == KvDtype::kF16);
+  if (cpu_features().has_avx2_set() && D % (plain ? 8 : 32) == 0)
+    attn_dense_update_avx2(q, g, k, v, kt, vt, n, D, m, l, o);
   else
-    attn_dense_update_ref(q, g, k, v, dtype, n, D, m, l, o);
+    attn_dense_update_ref(q, g, k, v, kt, vt, n, D, m, l, o);
 }
 
 }  // namespace sparkv

@@ -2,13 +2,18 @@
 // registers from its mask byte: the packed kept values are loaded sequentially and moved into their
 // lanes with one permute (index table by mask byte), and the pruned lanes get σ·r_t·w_j from the
 // sign byte — so K streams once, nothing is gathered from memory, and every head of the GQA group
-// is served from the same rebuilt vector. Values are dense f16 (or rebuilt the same way when pruned).
+// is served from the same rebuilt vector. Kept values stored as int8 / int4 (kq=q8 / q4) are
+// widened the same way and scaled by the token's d; the vpermps works on any 8-lane source.
+// Dense values are read in their cache type (kv_load_avx2_inl.h); pruned values are rebuilt like
+// the keys.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "attn/attn_state.h"
+#include "attn/kv_load_avx2_inl.h"
 #include "attn/spark_decode.h"
 #include "core/fp16.h"
 
@@ -51,24 +56,59 @@ inline __m256 load_f16x8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Packed kept values of one 8-lane group moved into their lanes; unset lanes are zero.
-inline __m256 expand8(const uint16_t* vals, unsigned mb, const Luts& L) {
-  const __m256 packed = load_f16x8(vals);
+// Packed values of one 8-lane group moved into their lanes; unset lanes are zero.
+inline __m256 expand8(__m256 packed, unsigned mb, const Luts& L) {
   const __m256i idx = _mm256_load_si256(reinterpret_cast<const __m256i*>(L.idx[mb]));
   return _mm256_mul_ps(_mm256_permutevar8x32_ps(packed, idx), _mm256_load_ps(L.bits[mb]));
 }
+inline __m256 expand8(const uint16_t* vals, unsigned mb, const Luts& L) {
+  return expand8(load_f16x8(vals), mb, L);
+}
 
-}  // namespace
+// The next 8 kept key values of the stream from element e on, as floats (codes, not yet scaled,
+// for q8 / q4). The stream carries 16 bytes of padding, so reading past a token's end is safe.
+template <SparkKeyQuant KQ>
+inline __m256 load_kept8(const void* base, int64_t e) {
+  if constexpr (KQ == SparkKeyQuant::kF16) {
+    return load_f16x8(static_cast<const uint16_t*>(base) + e);
+  } else if constexpr (KQ == SparkKeyQuant::kQ8) {
+    const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(base) + e));
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+  } else {
+    uint64_t w;
+    std::memcpy(&w, static_cast<const uint8_t*>(base) + e / 2, 8);
+    const uint32_t nib = static_cast<uint32_t>(w >> (4 * (e & 1)));  // 8 codes, element e lowest
+    const __m256i lanes = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(nib)),
+                                            _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+    const __m256i code = _mm256_and_si256(lanes, _mm256_set1_epi32(0xF));
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(code, _mm256_set1_epi32(8)));
+  }
+}
 
-void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1,
-                            float* m, float* l, float* o) {
+using ValueRowFn = void (*)(const uint8_t* row, int D, float* out);
+
+template <KvDtype T>
+void value_row(const uint8_t* row, int D, float* out) {
+  constexpr int W = kv_avx2::KvLoad<T>::kVecs;
+  for (int i = 0; i < D / (8 * W); ++i) {
+    __m256 x[W];
+    kv_avx2::KvLoad<T>::load(row, i, x);
+    for (int w = 0; w < W; ++w) _mm256_store_ps(out + (i * W + w) * 8, x[w]);
+  }
+}
+
+template <SparkKeyQuant KQ>
+void update(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1, float* m, float* l,
+            float* o) {
   const Luts& L = luts();
   const int D = s.D, nb = D / 8;
   alignas(32) float sc[8][kBlock];
   alignas(32) float khat[1024];
   const __m256 two = _mm256_set1_ps(2.0f);
-  const uint16_t* kv = s.kvals + s.kval_offset(t0);
   const uint16_t* vv = s.vvals ? s.vvals + t0 * s.v_fixed : nullptr;
+  const size_t v_row_bytes = kv_row_bytes(s.v_type, D);
+  const ValueRowFn value_fn = kv_avx2::dispatch_kv_type(
+      s.v_type, []<KvDtype T>() -> ValueRowFn { return &value_row<T>; });
 
   for (int64_t b0 = t0; b0 < t1; b0 += kBlock) {
     const int nblk = static_cast<int>(std::min<int64_t>(kBlock, t1 - b0));
@@ -78,12 +118,16 @@ void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t
       const uint8_t* mask = s.kmask + t * nb;
       const uint8_t* pos = s.kpos + t * nb;
       const __m256 r = _mm256_set1_ps(fp16_to_f32(s.r[t]));
+      int64_t e = s.kval_offset(t);
+      __m256 d = _mm256_set1_ps(1.0f);
+      if constexpr (KQ != SparkKeyQuant::kF16) d = _mm256_set1_ps(_cvtsh_ss(s.kscale[t]));
       __m256 acc[8];
       for (int h = 0; h < g; ++h) acc[h] = _mm256_setzero_ps();
       for (int p = 0; p < nb; ++p) {
         const unsigned mb = mask[p];
-        const __m256 kept = expand8(kv, mb, L);
-        kv += __builtin_popcount(mb);
+        __m256 kept = expand8(load_kept8<KQ>(s.kvals, e), mb, L);
+        if constexpr (KQ != SparkKeyQuant::kF16) kept = _mm256_mul_ps(kept, d);
+        e += __builtin_popcount(mb);
         // coef = +1 on pruned positive, -1 on pruned negative, 0 on kept.
         const __m256 coef = _mm256_fmsub_ps(two, _mm256_load_ps(L.bits[pos[p]]),
                                             _mm256_load_ps(L.bits[~mb & 0xff]));
@@ -113,8 +157,7 @@ void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t
       const int64_t t = b0 + i;
       const float* vrow = khat;
       if (s.v) {
-        const uint16_t* src = s.v + t * D;
-        for (int d = 0; d < D; d += 8) _mm256_store_ps(khat + d, load_f16x8(src + d));
+        value_fn(static_cast<const uint8_t*>(s.v) + t * v_row_bytes, D, khat);
       } else {
         const uint8_t* vm = s.vmask + t * nb;
         const __m256 fill = _mm256_set1_ps(fp16_to_f32(s.vfill[t]));
@@ -134,6 +177,17 @@ void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t
         }
       }
     }
+  }
+}
+
+}  // namespace
+
+void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1,
+                            float* m, float* l, float* o) {
+  switch (s.kq) {
+    case SparkKeyQuant::kF16: return update<SparkKeyQuant::kF16>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kQ8: return update<SparkKeyQuant::kQ8>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kQ4: return update<SparkKeyQuant::kQ4>(q, g, s, t0, t1, m, l, o);
   }
 }
 

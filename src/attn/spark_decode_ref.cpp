@@ -17,16 +17,37 @@ double spark_uniform(uint64_t key, int64_t t, int j) {
   return (static_cast<double>(z >> 11) + 0.5) * 0x1.0p-53;
 }
 
+const char* spark_key_quant_name(SparkKeyQuant kq) {
+  switch (kq) {
+    case SparkKeyQuant::kF16: return "f16";
+    case SparkKeyQuant::kQ8: return "q8";
+    case SparkKeyQuant::kQ4: return "q4";
+  }
+  return "?";
+}
+
+float SparkView::kval(int64_t t, int64_t i) const {
+  switch (kq) {
+    case SparkKeyQuant::kF16: return fp16_to_f32(static_cast<const uint16_t*>(kvals)[i]);
+    case SparkKeyQuant::kQ8: return fp16_to_f32(kscale[t]) * static_cast<const int8_t*>(kvals)[i];
+    case SparkKeyQuant::kQ4: {
+      const uint8_t b = static_cast<const uint8_t*>(kvals)[i / 2];
+      const int code = (i % 2 == 0) ? (b & 0xF) : (b >> 4);
+      return fp16_to_f32(kscale[t]) * (code - 8);
+    }
+  }
+  return 0.0f;
+}
+
 void spark_reconstruct_key(const SparkView& s, int64_t t, float* out) {
   const int D = s.D;
   const uint8_t* mask = s.kmask + t * (D / 8);
   const uint8_t* pos = s.kpos + t * (D / 8);
-  const uint16_t* vals = s.kvals + s.kval_offset(t);
+  int64_t k = s.kval_offset(t);
   const float r = fp16_to_f32(s.r[t]);
-  int k = 0;
   for (int j = 0; j < D; ++j) {
     if (mask[j / 8] >> (j % 8) & 1) {
-      out[j] = fp16_to_f32(vals[k++]);
+      out[j] = s.kval(t, k++);
       continue;
     }
     const float sign = (pos[j / 8] >> (j % 8) & 1) ? 1.0f : -1.0f;
@@ -53,7 +74,8 @@ void spark_reconstruct_key(const SparkView& s, int64_t t, float* out) {
 void spark_reconstruct_value(const SparkView& s, int64_t t, float* out) {
   const int D = s.D;
   if (s.v) {
-    for (int j = 0; j < D; ++j) out[j] = fp16_to_f32(s.v[t * D + j]);
+    const size_t row = kv_row_bytes(s.v_type, D);
+    kv_dequantize_row(s.v_type, static_cast<const uint8_t*>(s.v) + t * row, out, D);
     return;
   }
   const uint8_t* mask = s.vmask + t * (D / 8);

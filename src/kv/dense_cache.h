@@ -1,8 +1,10 @@
-// Dense KV storage (f32 or f16), in pages of kPageTokens tokens per KV head so that the cache
-// grows without copying and threads can split long contexts page by page.
+// Dense KV storage in any llama.cpp cache type (kv/kv_types.h; K and V independently), in pages of
+// kPageTokens tokens per KV head so that the cache grows without copying and threads can split
+// long contexts page by page. A row is one token of one KV head: D values, or D/32 blocks.
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "attn/dense_decode.h"
@@ -14,35 +16,52 @@ class DenseLayerCache : public LayerCache {
  public:
   static constexpr int kPageTokens = 256;
 
-  // group = query heads per KV head.
-  DenseLayerCache(int n_kv, int head_dim, int group, KvDtype dtype);
+  // group = query heads per KV head. Block types need head_dim % 32 == 0 (checked).
+  DenseLayerCache(int n_kv, int head_dim, int group, KvDtype k_type, KvDtype v_type);
+  DenseLayerCache(int n_kv, int head_dim, int group, KvDtype dtype)
+      : DenseLayerCache(n_kv, head_dim, group, dtype, dtype) {}
+  DenseLayerCache(int n_kv, int head_dim, int group, KvTypes types)
+      : DenseLayerCache(n_kv, head_dim, group, types.k, types.v) {}
 
   void append(const float* k, const float* v, int n) override;
   void attend(const float* q, int n_q, float* out) const override;
   int64_t n_tokens(int) const override { return n_; }
   size_t bytes() const override;
-  const char* kind() const override { return dtype_ == KvDtype::kF16 ? "f16" : "f32"; }
+  // "f16", or "q8_0/q4_0" when K and V differ.
+  const char* kind() const override { return kind_.c_str(); }
 
   // Folds tokens [t0, t1) of KV head h into the online-softmax states of the group's query heads
   // (q scaled, [group, D]); the building block other storages use for their dense segments.
   void attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m, float* l, float* o) const;
 
-  // Reads tokens [t0, t0+n) of KV head h as f32. k_out, v_out: [n, D] (either may be null).
+  // Reads tokens [t0, t0+n) of KV head h as f32 (dequantized). k_out, v_out: [n, D] (either may
+  // be null).
   void read(int h, int64_t t0, int64_t n, float* k_out, float* v_out) const;
+
+  // A new cache of the same types holding tokens kept[h] of each head (ascending, the same count
+  // for every head), copied row for row: quantized rows are not requantized.
+  std::unique_ptr<DenseLayerCache> gather(const std::vector<std::vector<int32_t>>& kept) const;
 
   int n_kv() const { return n_kv_; }
   int head_dim() const { return D_; }
   int group() const { return group_; }
-  KvDtype dtype() const { return dtype_; }
+  KvDtype k_type() const { return k_type_; }
+  KvDtype v_type() const { return v_type_; }
+  KvTypes types() const { return {k_type_, v_type_}; }
+  // The K type (the single element type of the f32 / f16 era; prefer k_type() / v_type()).
+  KvDtype dtype() const { return k_type_; }
 
  private:
-  size_t esize() const { return dtype_ == KvDtype::kF16 ? 2 : 4; }
-  // Page p of head h holds K [kPageTokens, D] followed by V [kPageTokens, D].
+  // Page p of head h holds K [kPageTokens, k_row_] followed by V [kPageTokens, v_row_] bytes.
   uint8_t* k_ptr(int h, int64_t t) const;
   uint8_t* v_ptr(int h, int64_t t) const;
+  size_t page_bytes() const { return static_cast<size_t>(kPageTokens) * (k_row_ + v_row_); }
+  void ensure_page(int h, int64_t t);
 
   int n_kv_, D_, group_;
-  KvDtype dtype_;
+  KvDtype k_type_, v_type_;
+  size_t k_row_, v_row_;  // bytes of one token's row of one head
+  std::string kind_;
   int64_t n_ = 0;
   std::vector<std::vector<std::unique_ptr<uint8_t[]>>> pages_;  // [n_kv][n_pages]
 };

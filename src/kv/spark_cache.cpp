@@ -13,13 +13,65 @@ template <typename T>
 size_t vbytes(const std::vector<T>& v) {
   return v.capacity() * sizeof(T);
 }
-constexpr int kPad = 8;  // kernels load 8 values at a time from the packed streams
+constexpr int kPad = 8;         // kernels load 8 values at a time from the packed streams
+constexpr int kPadBytes = 16;  // ... of up to 2 bytes each
+
+// Appends one token's kept key values to the stream in form kq; returns the fp16 scale d (0 for
+// f16). The rules are those of spark_decode.h (q8: q8_0's, q4: q4_0's, over the token's run).
+uint16_t push_kept(SparkKeyQuant kq, const std::vector<float>& x, std::vector<uint8_t>& out) {
+  if (kq == SparkKeyQuant::kF16) {
+    for (float v : x) {
+      const uint16_t h = f32_to_fp16(v);
+      out.push_back(static_cast<uint8_t>(h & 0xff));
+      out.push_back(static_cast<uint8_t>(h >> 8));
+    }
+    return 0;
+  }
+  float amax = 0.0f, max = 0.0f;
+  for (float v : x)
+    if (std::fabs(v) > amax) {
+      amax = std::fabs(v);
+      max = v;
+    }
+  if (kq == SparkKeyQuant::kQ8) {
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (float v : x) out.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::roundf(v * id))));
+    return f32_to_fp16(d);
+  }
+  const float d = max / -8.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (size_t i = 0; i < x.size(); i += 2) {
+    const int c0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[i] * id + 8.5f)));
+    const int c1 =
+        i + 1 < x.size() ? std::min(15, static_cast<int>(static_cast<int8_t>(x[i + 1] * id + 8.5f))) : 8;
+    out.push_back(static_cast<uint8_t>(c0 | (c1 << 4)));
+  }
+  return f32_to_fp16(d);
+}
+
+// Stream elements a token with `kept` values occupies (int4 runs start on a byte boundary).
+int64_t stream_elems(SparkKeyQuant kq, int64_t kept) {
+  return kq == SparkKeyQuant::kQ4 ? (kept + 1) / 2 * 2 : kept;
+}
+
+// Stream bytes for `elems` elements.
+size_t stream_bytes(SparkKeyQuant kq, size_t elems) {
+  return kq == SparkKeyQuant::kF16 ? 2 * elems : kq == SparkKeyQuant::kQ8 ? elems : elems / 2;
+}
+
 }  // namespace
 
-SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt)
-    : n_kv_(n_kv), D_(head_dim), group_(group), opt_(opt), heads_(n_kv),
-      tail_(n_kv, head_dim, group, KvDtype::kF16) {
+SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt,
+                                 const SparkStorage& storage)
+    : n_kv_(n_kv), D_(head_dim), group_(group), opt_(opt), storage_(storage), heads_(n_kv),
+      tail_(n_kv, head_dim, group, storage.tail) {
   SPARKV_CHECK(head_dim % 8 == 0, "spark: head_dim {} must be a multiple of 8", head_dim);
+  kv_check_head_dim(storage.v_type, head_dim, "spark values");
+  SPARKV_CHECK(storage.kq == SparkKeyQuant::kF16 ||
+                   (opt.recovery != SparkRecovery::kNormal && opt.recovery != SparkRecovery::kExponential),
+               "spark: kq={} needs a deterministic recovery (the sampled ones use the f16 scalar path)",
+               spark_key_quant_name(storage.kq));
 }
 
 void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
@@ -45,10 +97,15 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
         opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential;
     if (sampled) st.tau.assign(n, 0);
     const bool fixed = opt_.variant == SparkVariant::kFixed;
+    const SparkKeyQuant kq = storage_.kq;
     st.k_fixed = fixed ? spark_fixed_keep(D, opt_.ratio) : 0;
+    st.k_stride = static_cast<int>(stream_elems(kq, st.k_fixed));
     if (!fixed) st.koffs.assign(n + 1, 0);
+    if (kq != SparkKeyQuant::kF16) st.kscale.assign(n, 0);
     st.kvals.clear();
-    st.kvals.reserve(fixed ? n * st.k_fixed + kPad : n * D / 2);
+    st.kvals.reserve(stream_bytes(kq, fixed ? n * st.k_stride : n * D / 2) + kPadBytes);
+    int64_t elems = 0;  // stream elements written so far
+    std::vector<float> kept_vals;
     st.w.resize(D);
     for (int j = 0; j < D; ++j)
       st.w[j] = opt_.recovery == SparkRecovery::kConstant ? 1.0f : 1.0f / std::sqrt(nrm[j]);
@@ -58,12 +115,13 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
       uint8_t* mask = st.kmask.data() + t * nb;
       float mu = 0.0f;
       const int cnt = spark_select_token(kt, nrm, D, opt_, mask, &mu);
-      if (!fixed) st.koffs[t] = static_cast<uint32_t>(st.kvals.size());
+      if (!fixed) st.koffs[t] = static_cast<uint32_t>(elems);
       uint8_t* pos = st.kpos.data() + t * nb;
       double tau = 0.0;  // the T-th largest score, for the sampled recoveries' clip
+      kept_vals.clear();
       for (int j = 0; j < D; ++j) {
         if (mask[j / 8] >> (j % 8) & 1) {
-          st.kvals.push_back(f32_to_fp16(kt[j]));
+          kept_vals.push_back(kt[j]);
           const double sj = static_cast<double>(kt[j]) * kt[j] * nrm[j];
           tau = (tau == 0.0 || sj < tau) ? sj : tau;
         } else if (kt[j] > 0.0f) {  // σ = +1; zero counts as negative, as in the reference
@@ -71,6 +129,9 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
         }
       }
       (void)cnt;
+      const uint16_t scale = push_kept(kq, kept_vals, st.kvals);
+      if (kq != SparkKeyQuant::kF16) st.kscale[t] = scale;
+      elems += stream_elems(kq, static_cast<int64_t>(kept_vals.size()));
       switch (opt_.recovery) {
         case SparkRecovery::kMean: st.r[t] = f32_to_fp16(std::sqrt(mu)); break;
         case SparkRecovery::kZero: st.r[t] = 0; break;
@@ -82,8 +143,8 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
           break;
       }
     }
-    if (!fixed) st.koffs[n] = static_cast<uint32_t>(st.kvals.size());
-    st.kvals.resize(st.kvals.size() + kPad, 0);
+    if (!fixed) st.koffs[n] = static_cast<uint32_t>(elems);
+    st.kvals.resize(st.kvals.size() + kPadBytes, 0);
     st.kvals.shrink_to_fit();
 
     if (opt_.value_ratio > 0.0) {
@@ -100,8 +161,10 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
       }
       st.vvals.resize(st.vvals.size() + kPad, 0);
     } else {
-      st.v.resize(static_cast<size_t>(n) * D);
-      for (size_t i = 0; i < st.v.size(); ++i) st.v[i] = f32_to_fp16(v[i]);
+      const size_t row = kv_row_bytes(storage_.v_type, D);
+      st.v.resize(static_cast<size_t>(n) * row);
+      for (int64_t t = 0; t < n; ++t)
+        kv_quantize_row(storage_.v_type, v.data() + t * D, st.v.data() + t * row, D);
     }
   }
   for (const auto& h : heads_)
@@ -117,10 +180,14 @@ SparkView SparkLayerCache::view(int h) const {
   s.kpos = st.kpos.data();
   s.r = st.r.data();
   s.kvals = st.kvals.data();
+  s.kq = storage_.kq;
+  s.kscale = st.kscale.empty() ? nullptr : st.kscale.data();
   s.koffs = st.koffs.empty() ? nullptr : st.koffs.data();
   s.k_fixed = st.k_fixed;
+  s.k_stride = st.k_stride;
   s.w = st.w.data();
   s.v = st.v.empty() ? nullptr : st.v.data();
+  s.v_type = storage_.v_type;
   s.vmask = st.vmask.empty() ? nullptr : st.vmask.data();
   s.vvals = st.vvals.empty() ? nullptr : st.vvals.data();
   s.v_fixed = st.v_fixed;
@@ -151,7 +218,7 @@ void SparkLayerCache::attend(const float* q, int n_q, float* out) const {
 size_t SparkLayerCache::bytes() const {
   size_t total = tail_.bytes();
   for (const auto& h : heads_)
-    total += vbytes(h.kmask) + vbytes(h.kpos) + vbytes(h.r) + vbytes(h.tau) + vbytes(h.kvals) +
+    total += vbytes(h.kmask) + vbytes(h.kpos) + vbytes(h.r) + vbytes(h.tau) + vbytes(h.kvals) + vbytes(h.kscale) +
              vbytes(h.koffs) + vbytes(h.w) + vbytes(h.v) + vbytes(h.vmask) + vbytes(h.vvals) +
              vbytes(h.vfill);
   return total;

@@ -1,13 +1,15 @@
-// SparK KV storage: the prefill tokens of each KV head in packed form (kept key values f16, a
-// kept-channel bitmask, the signs of pruned channels, one fp16 recovery scale per token, and per
-// head the channel recovery weights), values dense f16 (or packed when value pruning is on), plus
-// a dense f16 tail for tokens appended after compression (decode tokens, question suffixes).
+// SparK KV storage: the prefill tokens of each KV head in packed form (kept key values f16, or
+// int8 / int4 with an fp16 scale per token, a kept-channel bitmask, the signs of pruned channels,
+// one fp16 recovery scale per token, and per head the channel recovery weights), values dense in
+// any cache type (or packed f16 when value pruning is on), plus a dense tail in the session's
+// cache types for tokens appended after compression (decode tokens, question suffixes).
 //
 // Bytes per token per KV head (D channels, T kept, fixed λ, values dense):
-//   keys   2·T (kept f16) + D/8 (mask) + D/8 (pruned signs, at their channel positions) + 2 (r_t)
-//   values 2·D
-// plus, per head, 4·D bytes of recovery weights. Variable-T variants (SparK-g/-p) add a 4-byte
-// offset per token. See docs/spark-storage.md.
+//   keys   kept values: 2·T (f16) | T + 2 (q8) | ceil(T/2) + 2 (q4)
+//          + D/8 (mask) + D/8 (pruned signs, at their channel positions) + 2 (r_t)
+//   values kv_row_bytes(v_type, D): 2·D for f16, 34·D/32 for q8_0, ...
+// plus, per head, 4·D bytes of recovery weights and 16 bytes of stream padding. Variable-T
+// variants (SparK-g/-p) add a 4-byte offset per token. See docs/spark-storage.md.
 #pragma once
 
 #include <memory>
@@ -19,17 +21,27 @@
 
 namespace sparkv {
 
+// Storage choices that are not part of the method: the form of the kept key values, the type of
+// the dense values, and the types of the dense tail.
+struct SparkStorage {
+  SparkKeyQuant kq = SparkKeyQuant::kF16;
+  KvDtype v_type = KvDtype::kF16;  // dense values of the compressed tokens
+  KvTypes tail;                    // tokens appended after compression
+};
+
 struct SparkHeadStore {
   int64_t n = 0;
   std::vector<uint8_t> kmask;   // [n, D/8]
   std::vector<uint8_t> kpos;    // [n, D/8]
   std::vector<uint16_t> r;      // [n] fp16
   std::vector<uint16_t> tau;    // [n] fp16, sampled recoveries only
-  std::vector<uint16_t> kvals;  // [Σ kept + 8 pad] f16
-  std::vector<uint32_t> koffs;  // [n+1], variable-T only
+  std::vector<uint8_t> kvals;   // [Σ kept] f16 / int8 / int4 (+16 bytes pad)
+  std::vector<uint16_t> kscale; // [n] fp16, q8 / q4 only
+  std::vector<uint32_t> koffs;  // [n+1], variable-T only (stream elements)
   int k_fixed = 0;
+  int k_stride = 0;
   std::vector<float> w;         // [D]
-  std::vector<uint16_t> v;      // [n, D] f16 (dense values)
+  std::vector<uint8_t> v;       // [n, kv_row_bytes(v_type, D)] (dense values)
   std::vector<uint8_t> vmask;   // [n, D/8] (pruned values)
   std::vector<uint16_t> vvals;  // [n * v_fixed + 8 pad]
   std::vector<uint16_t> vfill;  // [n]
@@ -38,7 +50,8 @@ struct SparkHeadStore {
 
 class SparkLayerCache : public LayerCache {
  public:
-  SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt);
+  SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt,
+                  const SparkStorage& storage = {});
 
   // Compresses the selected prefill tokens of `src` (kept[h] ascending) with channel norms
   // norms [n_kv, D] computed from the window queries. `layer` keys the sampled recoveries.
@@ -50,6 +63,7 @@ class SparkLayerCache : public LayerCache {
   int64_t n_tokens(int h) const override { return heads_[h].n + tail_.n_tokens(h); }
   size_t bytes() const override;
   const char* kind() const override { return "spark"; }
+  const SparkStorage& storage() const { return storage_; }
 
   SparkView view(int h) const;
   int64_t n_compressed(int h) const { return heads_[h].n; }
@@ -60,6 +74,7 @@ class SparkLayerCache : public LayerCache {
  private:
   int n_kv_, D_, group_;
   SparkOptions opt_;
+  SparkStorage storage_;
   uint64_t sample_key_base_ = 0;
   std::vector<SparkHeadStore> heads_;
   DenseLayerCache tail_;

@@ -135,6 +135,19 @@ void Forward::run(const int32_t* ids, int n, int64_t pos0,
     rms_norm(s.x.data() + static_cast<size_t>(t) * E, W.output_norm.data(), E, c.norm_eps,
              s.xn.data() + static_cast<size_t>(t - first) * E);
   matmul(W.lm_head(), s.xn.data(), n_out, logits);
+
+  // Non-finite logits mean overflowed or corrupt weights; sampling from them would silently emit
+  // garbage (argmax of NaN is arbitrary), so fail here, naming the position. One pass over
+  // [n_out, n_vocab] floats is noise next to the lm_head GEMV that produced them.
+  const size_t n_logits = static_cast<size_t>(n_out) * c.n_vocab;
+  for (size_t i = 0; i < n_logits; ++i) {
+    if (!std::isfinite(logits[i])) {
+      const size_t t = i / c.n_vocab;
+      fail("{}: the forward pass produced a non-finite logit ({} for token id {}) at position {}: "
+           "the model's weights or activations contain NaN/Inf",
+           model_.path(), logits[i], i % c.n_vocab, pos0 + first + static_cast<int64_t>(t));
+    }
+  }
 }
 
 }  // namespace sparkv

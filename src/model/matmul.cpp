@@ -1,6 +1,7 @@
 #include "model/matmul.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <vector>
@@ -9,26 +10,54 @@
 
 namespace sparkv {
 
+namespace {
+
+// One thread pool: OpenMP splits the output features across threads and each thread calls a
+// single-threaded SGEMM on its slice. Letting OpenBLAS run its own pthread pool next to OpenMP's
+// makes the two pools spin against each other on small machines (measured: 5-10x slower prefill
+// on 2 busy cores).
+void ensure_single_threaded_blas() {
+  static const bool once = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)once;
+}
+
+}  // namespace
+
 void matmul(const Weight& w, const float* x, int T, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
   if (T == 1) {
     gemv(w.type, w.data, rows, cols, x, y);
     return;
   }
-  if (w.type == GgmlType::kF32) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, rows, cols, 1.0f, x, cols,
-                reinterpret_cast<const float*>(w.data), cols, 0.0f, y, rows);
-    return;
-  }
-  // Tiles of ~4 MiB of f32 keep the dequantized block in L3 while SGEMM consumes it.
-  const int64_t tile = std::max<int64_t>(16, std::min<int64_t>(rows, (1 << 20) / cols));
-  std::vector<float> buf(static_cast<size_t>(tile) * cols);
-  for (int64_t r0 = 0; r0 < rows; r0 += tile) {
-    const int64_t nr = std::min(tile, rows - r0);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < nr; ++r) dequantize_row(w.type, w.row(r0 + r), buf.data() + r * cols, cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, nr, cols, 1.0f, x, cols, buf.data(),
-                cols, 0.0f, y + r0, rows);
+  ensure_single_threaded_blas();
+  // Tiles of ~1 MiB of f32 keep the dequantized block in L2 while SGEMM consumes it.
+  // At least two tiles per thread so the dynamic schedule can balance them.
+  const int64_t per_thread = (rows + 2 * omp_get_max_threads() - 1) / (2 * omp_get_max_threads());
+  const int64_t tile =
+      std::max<int64_t>(16, std::min<int64_t>({rows, (1 << 18) / cols, per_thread}));
+  const int64_t n_tiles = (rows + tile - 1) / tile;
+#pragma omp parallel
+  {
+    std::vector<float> buf;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t ti = 0; ti < n_tiles; ++ti) {
+      const int64_t r0 = ti * tile;
+      const int64_t nr = std::min(tile, rows - r0);
+      const float* wt;
+      if (w.type == GgmlType::kF32) {
+        wt = reinterpret_cast<const float*>(w.row(r0));
+      } else {
+        buf.resize(static_cast<size_t>(nr) * cols);
+        for (int64_t r = 0; r < nr; ++r) dequantize_row(w.type, w.row(r0 + r), buf.data() + r * cols, cols);
+        wt = buf.data();
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, static_cast<int>(nr), static_cast<int>(cols),
+                  1.0f, x, static_cast<int>(cols), wt, static_cast<int>(cols), 0.0f, y + r0,
+                  static_cast<int>(rows));
+    }
   }
 }
 

@@ -58,23 +58,10 @@ std::unique_ptr<LayerCache> PressPipeline::apply(const PressContext& ctx) const 
 }
 
 std::unique_ptr<DenseLayerCache> gather_dense(const DenseLayerCache& src, const TokenSelection& sel) {
-  const int n_kv = src.n_kv(), D = src.head_dim();
-  SPARKV_CHECK(static_cast<int>(sel.kept.size()) == n_kv, "selection has {} heads, cache {}",
-               sel.kept.size(), n_kv);
-  const size_t n = sel.kept[0].size();
-  for (const auto& k : sel.kept)
-    SPARKV_CHECK(k.size() == n, "dense gather needs the same token count for every KV head");
-  auto out = std::make_unique<DenseLayerCache>(n_kv, D, src.group(), src.dtype());
-  // Token-major staging, as append() expects: [n, n_kv, D].
-  std::vector<float> k(n * n_kv * D), v(n * n_kv * D), kt(D), vt(D);
-  for (int h = 0; h < n_kv; ++h)
-    for (size_t j = 0; j < n; ++j) {
-      src.read(h, sel.kept[h][j], 1, kt.data(), vt.data());
-      std::copy(kt.begin(), kt.end(), k.begin() + (j * n_kv + h) * D);
-      std::copy(vt.begin(), vt.end(), v.begin() + (j * n_kv + h) * D);
-    }
-  if (n > 0) out->append(k.data(), v.data(), static_cast<int>(n));
-  return out;
+  SPARKV_CHECK(static_cast<int>(sel.kept.size()) == src.n_kv(), "selection has {} heads, cache {}",
+               sel.kept.size(), src.n_kv());
+  // Rows are copied as stored, so K and V keep their own element types (no requantization).
+  return src.gather(sel.kept);
 }
 
 }  // namespace sparkv

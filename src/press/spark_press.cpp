@@ -13,7 +13,7 @@ namespace {
 
 class SparkPress : public Press {
  public:
-  explicit SparkPress(const SparkOptions& o) : o_(o) {}
+  SparkPress(const SparkOptions& o, SparkKeyQuant kq) : o_(o), kq_(kq) {}
 
   std::string spec() const override {
     std::string s = "spark:";
@@ -23,6 +23,7 @@ class SparkPress : public Press {
     if (o_.variant == SparkVariant::kTopP) s += fmt::format(",p={}", o_.p);
     if (o_.recovery == SparkRecovery::kConstant) s += fmt::format(",constant={}", o_.constant);
     if (o_.value_ratio > 0) s += fmt::format(",values={}", o_.value_ratio);
+    if (kq_ != SparkKeyQuant::kF16) s += fmt::format(",kq={}", spark_key_quant_name(kq_));
     return s;
   }
   PressNeeds needs() const override { return {o_.window, false, false}; }
@@ -38,13 +39,19 @@ class SparkPress : public Press {
     const float* wq = ctx.window_q + static_cast<size_t>(ctx.window - o_.window) * c.q_dim();
     for (int h = 0; h < c.n_head_kv; ++h)
       spark_channel_norms(wq, o_.window, c.n_head, D, h, g, norms.data() + static_cast<size_t>(h) * D);
-    auto cache = std::make_unique<SparkLayerCache>(c.n_head_kv, D, g, o_);
+    // Dense values and the tail keep the session's cache types (-ctk / -ctv).
+    SparkStorage storage;
+    storage.kq = kq_;
+    storage.v_type = ctx.cache->v_type();
+    storage.tail = ctx.cache->types();
+    auto cache = std::make_unique<SparkLayerCache>(c.n_head_kv, D, g, o_, storage);
     cache->build(*ctx.cache, sel.kept, norms.data(), ctx.layer);
     return cache;
   }
 
  private:
   SparkOptions o_;
+  SparkKeyQuant kq_;
 };
 
 }  // namespace
@@ -72,7 +79,13 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
   o.constant = static_cast<float>(p.get_double("constant", 0.01, 0.0, 1e4));
   o.value_ratio = p.get_double("values", 0.0, 0.0, 1.0, true, false);
   o.seed = static_cast<uint64_t>(p.get_int("seed", 0, 0, INT64_MAX));
-  return std::make_unique<SparkPress>(o);
+  const std::string kq = p.get_choice("kq", "f16", {"f16", "q8", "q4"});
+  const SparkKeyQuant key_quant =
+      kq == "q8" ? SparkKeyQuant::kQ8 : kq == "q4" ? SparkKeyQuant::kQ4 : SparkKeyQuant::kF16;
+  SPARKV_CHECK(key_quant == SparkKeyQuant::kF16 ||
+                   (o.recovery != SparkRecovery::kNormal && o.recovery != SparkRecovery::kExponential),
+               "spark: kq={} needs recovery=mean|zero|constant (sampled recoveries run on f16 keys)", kq);
+  return std::make_unique<SparkPress>(o, key_quant);
 }
 
 }  // namespace sparkv

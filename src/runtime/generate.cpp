@@ -13,6 +13,28 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
+TruncateMode truncate_mode_from_name(std::string_view name) {
+  if (name == "error") return TruncateMode::kError;
+  if (name == "middle") return TruncateMode::kMiddle;
+  fail("unknown --truncate mode '{}' (valid: error, middle)", name);
+}
+
+size_t fit_prompt(std::vector<int32_t>& prompt, int64_t room, TruncateMode mode) {
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  if (n <= room) return 0;
+  SPARKV_CHECK(mode == TruncateMode::kMiddle,
+               "prompt of {} tokens exceeds the {} tokens of room in the context (raise --ctx-size "
+               "or pass --truncate middle)",
+               n, room);
+  SPARKV_CHECK(room >= 2, "no room for the prompt: {} tokens of context left (raise --ctx-size or "
+               "lower --n-predict)", room);
+  // int(room / 2) from each end, exactly as LongBench's pred.py (an odd room leaves one unused).
+  const int64_t half = room / 2;
+  std::copy(prompt.end() - half, prompt.end(), prompt.begin() + half);
+  prompt.resize(static_cast<size_t>(2 * half));
+  return static_cast<size_t>(n - 2 * half);
+}
+
 GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sampler& sampler,
                         const GenerateOptions& opts) {
   SPARKV_CHECK(opts.n_predict >= 0, "-n {} must be >= 0", opts.n_predict);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/session.h"
@@ -31,6 +32,19 @@ struct GenerateResult {
   int decode_steps = 0;      // forward passes during decoding
   std::string stop_reason;   // "stop_token" | "length" | "callback"
 };
+
+// What to do with a prompt longer than the room it has (sparkv run --truncate).
+enum class TruncateMode {
+  kError,   // refuse with an error naming both lengths (the default)
+  kMiddle,  // keep the first and last halves, drop the middle (LongBench's rule, in token space)
+};
+// "error" | "middle"; throws naming the value otherwise.
+TruncateMode truncate_mode_from_name(std::string_view name);
+
+// Makes `prompt` fit in `room` tokens. kMiddle keeps the first and the last int(room / 2) tokens
+// (LongBench's rule), so a leading BOS / chat header and the trailing question or generation
+// prompt survive; kError throws if it does not fit. Returns how many tokens were dropped.
+size_t fit_prompt(std::vector<int32_t>& prompt, int64_t room, TruncateMode mode);
 
 GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sampler& sampler,
                         const GenerateOptions& opts);

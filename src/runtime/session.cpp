@@ -2,19 +2,41 @@
 
 #include <algorithm>
 
+#include "core/byte_size.h"
 #include "core/error.h"
 #include "kv/dense_cache.h"
 
 namespace sparkv {
+
+uint64_t dense_kv_bytes(const ModelConfig& c, int64_t n_ctx, KvTypes types) {
+  const int64_t page = DenseLayerCache::kPageTokens;
+  const uint64_t tokens = static_cast<uint64_t>((std::max<int64_t>(n_ctx, 0) + page - 1) / page * page);
+  const uint64_t row = kv_row_bytes(types.k, c.head_dim) + kv_row_bytes(types.v, c.head_dim);
+  return static_cast<uint64_t>(c.n_layer) * static_cast<uint64_t>(c.n_head_kv) * tokens * row;
+}
 
 Session::Session(const Model& model, const SessionOptions& opts)
     : model_(model), opts_(opts), forward_(model) {
   const ModelConfig& c = model.config();
   n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : c.n_ctx_train;
   SPARKV_CHECK(opts.prefill_chunk > 0, "prefill chunk must be positive");
+  SPARKV_CHECK(n_ctx_ > 0, "{}: context size {} must be positive (set --ctx-size)", model.path(),
+               n_ctx_);
+  if (opts.kv_mem_limit > 0) {
+    const uint64_t need = dense_kv_bytes(c, n_ctx_, opts.kv_types);
+    SPARKV_CHECK(need <= opts.kv_mem_limit,
+                 "KV cache for a context of {} tokens needs {} ({} bytes = {} layers x {} KV heads x "
+                 "{} tokens in 256-token pages x {} bytes of K+V per token and head), over the --kv-mem-limit of {} "
+                 "({} bytes): lower --ctx-size or use a smaller --cache-type-k/-v",
+                 n_ctx_, format_bytes(need), need, c.n_layer, c.n_head_kv,
+                 (n_ctx_ + DenseLayerCache::kPageTokens - 1) / DenseLayerCache::kPageTokens *
+                     DenseLayerCache::kPageTokens,
+                 kv_row_bytes(opts.kv_types.k, c.head_dim) + kv_row_bytes(opts.kv_types.v, c.head_dim),
+                 format_bytes(opts.kv_mem_limit), opts.kv_mem_limit);
+  }
   for (int i = 0; i < c.n_layer; ++i)
     caches_.push_back(
-        std::make_unique<DenseLayerCache>(c.n_head_kv, c.head_dim, c.group_size(), opts.kv_dtype));
+        std::make_unique<DenseLayerCache>(c.n_head_kv, c.head_dim, c.group_size(), opts.kv_types));
   logits_.resize(c.n_vocab);
 }
 

@@ -16,9 +16,17 @@ namespace sparkv {
 
 struct SessionOptions {
   int64_t n_ctx = 0;                 // maximum context; 0 = the model's trained context
-  KvDtype kv_dtype = KvDtype::kF16;  // dense cache element type
+  KvTypes kv_types;                  // dense cache element types of K and V (-ctk / -ctv; f16)
   int prefill_chunk = 512;           // tokens per prefill forward (bounds activation memory)
+  // Budget for the dense KV cache at full context (bytes; 0 = none). Checked when the Session is
+  // made, before any cache page is allocated: a context the budget cannot hold fails up front
+  // rather than by running out of memory mid-prefill.
+  uint64_t kv_mem_limit = 0;
 };
+
+// Bytes a dense cache holding n_ctx tokens takes in every layer: n_layer x n_kv_heads x n_ctx
+// rounded up to whole 256-token pages x (K row + V row bytes). What kv_mem_limit is checked against.
+uint64_t dense_kv_bytes(const ModelConfig& c, int64_t n_ctx, KvTypes types);
 
 class Session {
  public:

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -21,13 +22,24 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// Real tokenizer.json files stay under ~50 MB; the cap bounds what a hostile path makes us read.
+constexpr uintmax_t kMaxTokenizerJsonBytes = uintmax_t{256} << 20;
+
 json read_json(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   SPARKV_CHECK(in.good(), "{}: cannot open", path.string());
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  SPARKV_CHECK(ec || size <= kMaxTokenizerJsonBytes,
+               "{}: {} bytes is implausibly large for a tokenizer file (limit {} bytes)",
+               path.string(), size, kMaxTokenizerJsonBytes);
   std::stringstream ss;
   ss << in.rdbuf();
+  const std::string text = ss.str();
+  // The normalizer / pre-tokenizer readers recurse and messages dump() sub-trees.
+  check_json_depth(text, path.string());
   try {
-    return json::parse(ss.str());
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail("{}: malformed JSON: {}", path.string(), e.what());
   }

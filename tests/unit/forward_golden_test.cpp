@@ -42,7 +42,7 @@ TEST_P(ForwardGolden, LogitsAndGreedyMatchReference) {
   const int V = model->config().n_vocab;
 
   SessionOptions so;
-  so.kv_dtype = KvDtype::kF32;  // the reference keeps K/V in full precision
+  so.kv_types = {KvDtype::kF32, KvDtype::kF32};  // the reference keeps K/V in full precision
   Session s(*model, so);
   const std::vector<float> logits = s.feed_all_logits(prompt);
   const auto& ref = e["logits"];

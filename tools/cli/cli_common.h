@@ -17,5 +17,6 @@ void register_run(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_eval(CLI::App& app);
 
 }  // namespace sparkv::cli

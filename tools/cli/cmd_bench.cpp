@@ -14,6 +14,7 @@
 
 #include "cli_common.h"
 #include "core/bandwidth.h"
+#include "core/byte_size.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "press/capture.h"
@@ -35,6 +36,7 @@ struct BenchArgs {
   int threads = 0;
   bool json = false;
   uint64_t seed = 1;
+  std::string kv_mem_limit;
 };
 
 double now_s() {
@@ -87,6 +89,16 @@ void bench(const BenchArgs& a) {
   std::unique_ptr<Model> model = Model::load(path);
   const ModelConfig& c = model->config();
   const std::vector<int64_t> depths = parse_list(a.depths);
+  const uint64_t kv_mem_limit =
+      a.kv_mem_limit.empty() ? 0 : parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
+  // Every depth is checked against the budget before the first one runs (a Session checks at
+  // construction and allocates nothing until fed).
+  for (int64_t depth : depths) {
+    SessionOptions probe;
+    probe.n_ctx = depth + a.n_prompt + a.n_gen + 1;
+    probe.kv_mem_limit = kv_mem_limit;
+    Session check(*model, probe);
+  }
   std::vector<std::string> presses = a.presses.empty() ? std::vector<std::string>{"full"} : a.presses;
   std::vector<PressPipeline> pipelines;
   for (const auto& p : presses) pipelines.push_back(parse_press_spec(p));
@@ -106,6 +118,7 @@ void bench(const BenchArgs& a) {
       r.depth = depth;
       SessionOptions so;
       so.n_ctx = depth + a.n_prompt + a.n_gen + 1;
+      so.kv_mem_limit = kv_mem_limit;
       Session s(*model, so);
       const int64_t n_fill = std::max<int64_t>(depth, 1);
       const auto ids = random_tokens(n_fill + a.n_prompt + a.n_gen, c.n_vocab, a.seed);
@@ -205,6 +218,9 @@ void register_bench(CLI::App& app) {
   c->add_option("--press", a->presses, "Press recipe (repeatable); default full");
   c->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
   c->add_option("-s,--seed", a->seed, "Seed of the random token ids")->capture_default_str();
+  c->add_option("--kv-mem-limit", a->kv_mem_limit,
+                "Fail before running if a depth's dense KV cache would exceed this (bytes, or "
+                "512MiB, 2GiB, ...)");
   c->add_flag("--json", a->json, "JSON output");
   c->callback([a] { bench(*a); });
 }

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
+#include "core/byte_size.h"
 #include "core/error.h"
+#include "kv/kv_types.h"
 #include "model/model.h"
 #include "press/press_spec.h"
 #include "runtime/compress.h"
@@ -28,9 +30,12 @@ struct RunArgs {
   int n_predict = 64;
   int threads = 0;
   int64_t ctx = 0;
-  std::string cache_type = "f16";
+  std::string cache_type_k = "f16";
+  std::string cache_type_v = "f16";
   std::string press = "full";
   bool json = false;
+  std::string truncate = "error";
+  std::string kv_mem_limit;
   SamplerParams sp;
 };
 
@@ -67,12 +72,23 @@ void run(const RunArgs& a) {
 
   SessionOptions so;
   so.n_ctx = a.ctx;
-  if (a.cache_type == "f32")
-    so.kv_dtype = KvDtype::kF32;
-  else
-    SPARKV_CHECK(a.cache_type == "f16", "unknown --cache-type '{}' (f16, f32)", a.cache_type);
+  if (!a.kv_mem_limit.empty()) so.kv_mem_limit = parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
+  const TruncateMode truncate = truncate_mode_from_name(a.truncate);
+  so.kv_types.k = kv_dtype_from_name(a.cache_type_k);
+  so.kv_types.v = kv_dtype_from_name(a.cache_type_v);
   const PressPipeline pipeline = parse_press_spec(a.press);
   Session session(*model, so);
+  // Middle truncation leaves room for the answer, as LongBench does; --truncate error keeps the
+  // prompt whole and lets generate() refuse one that does not fit.
+  size_t truncated_from = 0;
+  if (truncate == TruncateMode::kMiddle) {
+    const size_t n = prompt.size();
+    if (fit_prompt(prompt, session.n_ctx() - std::max(a.n_predict, 0), truncate) > 0) {
+      truncated_from = n;
+      std::fprintf(stderr, "[sparkv] prompt truncated (middle): %zu -> %zu tokens\n", n,
+                   prompt.size());
+    }
+  }
   Sampler sampler(a.sp);
   std::unique_ptr<PrefillCapture> capture;
   if (!pipeline.empty())
@@ -111,6 +127,7 @@ void run(const RunArgs& a) {
     nlohmann::json j;
     j["model"] = model_path;
     j["prompt_tokens"] = prompt.size();
+    if (truncated_from > 0) j["prompt_tokens_before_truncation"] = truncated_from;
     j["prompt_ids"] = prompt;
     j["generated_tokens"] = r.ids.size();
     j["generated_ids"] = r.ids;
@@ -119,6 +136,8 @@ void run(const RunArgs& a) {
     j["prefill_tokens_per_s"] = pp;
     j["decode_tokens_per_s"] = tg;
     j["kv_bytes"] = session.kv_bytes();
+    j["cache_type_k"] = kv_dtype_name(so.kv_types.k);
+    j["cache_type_v"] = kv_dtype_name(so.kv_types.v);
     j["kv_bytes_dense_f16"] = session.kv_bytes_dense_f16();
     j["press"] = pipeline.spec();
     j["kv_bytes_before_press"] = kv_before;
@@ -161,12 +180,23 @@ void register_run(CLI::App& app) {
   c->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
   c->add_option("-c,--ctx-size", a->ctx, "Context size (0 = the model's trained context)")
       ->capture_default_str();
-  c->add_option("--cache-type", a->cache_type, "Dense KV cache element type: f16 | f32")
+  c->add_option("--cache-type-k", a->cache_type_k,
+                 "KV cache type for K (-ctk), as llama.cpp: " + kv_dtype_names())
+      ->capture_default_str();
+  c->add_option("--cache-type-v", a->cache_type_v,
+                 "KV cache type for V (-ctv), as llama.cpp: " + kv_dtype_names())
       ->capture_default_str();
   c->add_option("--press", a->press,
                  "KV compression recipe, e.g. spark:ratio=0.5 or snapkv:budget=128+spark:ratio=0.8 "
                  "(methods: " + press_methods_help() + ")")
       ->capture_default_str();
+  c->add_option("--truncate", a->truncate,
+                "A prompt longer than the context: error | middle (keep the first and last halves "
+                "of the room left after -n, in tokens, as LongBench does)")
+      ->capture_default_str();
+  c->add_option("--kv-mem-limit", a->kv_mem_limit,
+                "Fail before allocating if the dense KV cache at full context would exceed this "
+                "(bytes, or 512MiB, 2GiB, ...)");
   c->add_flag("--json", a->json, "Print one JSON object (text, ids, speeds, KV bytes) instead of streaming");
   c->callback([a] { run(*a); });
 }

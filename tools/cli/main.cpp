@@ -1,5 +1,8 @@
 // sparkv: one binary, subcommands run | inspect | tokenize (eval and bench arrive with their issues).
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <new>
@@ -34,8 +37,7 @@ std::string default_model_path() {
 void set_threads(int n) {
   SPARKV_CHECK(n >= 0 && n <= 1024, "--threads {} out of range", n);
   if (n == 0) return;
-  omp_set_num_threads(n);
-  openblas_set_num_threads(n);
+  omp_set_num_threads(n);  // OpenBLAS stays single-threaded inside our OpenMP loops (model/matmul.cpp)
 }
 
 std::string read_file(const std::string& path) {
@@ -49,6 +51,13 @@ std::string read_file(const std::string& path) {
 }  // namespace sparkv::cli
 
 int main(int argc, char** argv) {
+  // GNU OpenMP reads its wait policy before main(). Spinning threads are fastest on an idle
+  // machine but collapse on a shared, oversubscribed one (measured here: decode 100x slower), so
+  // unless the user chose a policy, re-run ourselves with the passive one.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    ::execv("/proc/self/exe", argv);  // on failure, carry on with the default policy
+  }
   CLI::App app{"sparkv: long-context LLM inference with a SparK-compressed KV cache"};
   app.require_subcommand(1);
   app.fallthrough(false);
@@ -56,6 +65,7 @@ int main(int argc, char** argv) {
   sparkv::cli::register_inspect(app);
   sparkv::cli::register_tokenize(app);
   sparkv::cli::register_bench(app);
+  sparkv::cli::register_eval(app);
   // llama.cpp's multi-letter short flags, which CLI11 cannot declare ("-ctk" would read as
   // "-c tk"): spelled out before parsing.
   for (int i = 1; i < argc; ++i) {
