@@ -14,7 +14,7 @@ namespace sparkv {
 
 class DenseLayerCache : public LayerCache {
  public:
-  static constexpr int kPageTokens = 256;
+  static constexpr int kPageTokens = 64;
 
   // group = query heads per KV head. Block types need head_dim % 32 == 0 (checked).
   DenseLayerCache(int n_kv, int head_dim, int group, KvDtype k_type, KvDtype v_type);

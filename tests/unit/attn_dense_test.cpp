@@ -93,7 +93,7 @@ TEST(AttnDense, MergeOfSplitsEqualsWhole) {
   for (int i = 0; i < g * D; ++i) EXPECT_NEAR(a[i], b[i], 1e-5f);
 }
 
-// The paged cache (pages of 256, split across threads for decode, causal for chunks) against
+// The paged cache (pages of 64 tokens, split across threads for decode, causal for chunks) against
 // naive attention per query.
 TEST(AttnDense, PagedCacheCausalChunkMatchesNaive) {
   const int n_kv = 2, g = 2, D = 64, H = n_kv * g;
@@ -132,7 +132,7 @@ TEST(AttnDense, PagedCacheCausalChunkMatchesNaive) {
     }
   }
   EXPECT_EQ(cache.n_tokens(0), n + 1);
-  EXPECT_EQ(cache.bytes(), static_cast<size_t>(n_kv) * 3 * 2 * 256 * D * 4);  // 3 pages of K+V
+  EXPECT_EQ(cache.bytes(), static_cast<size_t>(n_kv) * 12 * 2 * DenseLayerCache::kPageTokens * D * 4);  // 12 pages of K+V
 }
 
 TEST(AttnDense, F16CacheRoundsToHalf) {
@@ -145,7 +145,7 @@ TEST(AttnDense, F16CacheRoundsToHalf) {
     EXPECT_EQ(kr[d], fp16_to_f32(f32_to_fp16(k[d])));
     EXPECT_EQ(vr[d], fp16_to_f32(f32_to_fp16(v[d])));
   }
-  EXPECT_EQ(cache.bytes(), 2u * 256 * 64 * 2);
+  EXPECT_EQ(cache.bytes(), 2u * DenseLayerCache::kPageTokens * 64 * 2);
 }
 
 }  // namespace

@@ -272,16 +272,18 @@ TEST(KvQuantAttention, Avx2KernelMatchesScalarTwin) {
 // ---- bytes ----------------------------------------------------------------------------------
 
 TEST(KvQuantBytes, DenseCacheMatchesTheAnalyticFormula) {
-  // Pages of 256 tokens per KV head; a page holds K rows then V rows.
+  // Pages of kPageTokens tokens per KV head; a page holds K rows then V rows.
   const int bytes_per_32[] = {128, 64, 64, 34, 18, 20, 22, 24, 18};
   const int n_kv = 4, D = 128;
-  const int64_t n = 300;  // two pages
+  const int64_t n = 300;  // not a whole number of pages
   for (int i = 0; i < 9; ++i)
     for (int j : {1, 3, 4}) {
       DenseLayerCache c(n_kv, D, 2, kAllTypes[i], kAllTypes[j]);
       auto k = randn(n * n_kv * D, 1), v = randn(n * n_kv * D, 2);
       c.append(k.data(), v.data(), static_cast<int>(n));
-      const size_t want = static_cast<size_t>(n_kv) * 2 * 256 * (D / 32) * (bytes_per_32[i] + bytes_per_32[j]);
+      const int64_t pages = (n + DenseLayerCache::kPageTokens - 1) / DenseLayerCache::kPageTokens;
+      const size_t want = static_cast<size_t>(n_kv) * pages * DenseLayerCache::kPageTokens * (D / 32) *
+                          (bytes_per_32[i] + bytes_per_32[j]);
       EXPECT_EQ(c.bytes(), want) << c.kind();
     }
 }
