@@ -29,6 +29,7 @@ std::vector<ResultRow> to_rows(const EvalConfig& cfg, const EvalItem& item, cons
     r.depth = item.ref.depth;
     r.id = item.ref.id;
     r.recipe = o.recipe;
+    r.cache = kv_types_label(cfg.runner.kv_types);
     for (const Recipe& rc : recipes)
       if (rc.key == o.recipe) r.label = rc.label;
     r.metric = metric_name(item.metric);
@@ -69,6 +70,8 @@ EvalSummary run_eval(const Model& model, const Tokenizer& tok, const EvalConfig&
 
   EvalSummary sum;
   const auto& items = suite.items();
+  const std::string cache = kv_types_label(cfg.runner.kv_types);
+  const std::string cache_suffix = cache == "f16" ? "" : "|" + cache;  // as ResultRow::key()
   sum.samples_total = static_cast<int>(items.size());
   // Which recipes each sample still needs; samples with none are skipped without a prefill.
   std::vector<std::vector<bool>> masks(items.size(), std::vector<bool>(recipes.size()));
@@ -77,7 +80,7 @@ EvalSummary run_eval(const Model& model, const Tokenizer& tok, const EvalConfig&
   for (size_t k = 0; k < items.size(); ++k) {
     bool any = false;
     for (size_t i = 0; i < recipes.size(); ++i) {
-      masks[k][i] = !done.count(fmt::format("{}|{}", items[k].key(), recipes[i].key));
+      masks[k][i] = !done.count(fmt::format("{}|{}{}", items[k].key(), recipes[i].key, cache_suffix));
       any = any || masks[k][i];
     }
     if (any) {

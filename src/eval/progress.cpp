@@ -56,6 +56,8 @@ void ProgressBar::draw(bool final_line) {
 void ProgressBar::finish() {
   if (!enabled_) return;
   done_ = total_;
+  items_done_ = items_total_;
+  what_.clear();
   draw(true);
 }
 

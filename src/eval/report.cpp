@@ -84,13 +84,14 @@ Grid aggregate(const std::vector<ResultRow>& rows) {
   for (const ResultRow& r : rows) {
     push_unique(g.lengths, r.length);
     push_unique(g.tasks, r.task);
-    push_unique(g.recipes, r.recipe);
-    g.label[r.recipe] = r.label.empty() ? r.recipe : r.label;
-    g.cell[{r.length, r.task, r.recipe}].add(r);
-    g.method[{r.length, r.recipe}].add(r);
+    const std::string m = r.method();
+    push_unique(g.recipes, m);
+    g.label[m] = r.method_label();
+    g.cell[{r.length, r.task, m}].add(r);
+    g.method[{r.length, m}].add(r);
     if (r.depth >= 0) {
       push_unique(g.depths, r.depth);
-      g.needle[{r.recipe, r.length, r.depth}].add(r);
+      g.needle[{m, r.length, r.depth}].add(r);
     }
   }
   std::sort(g.lengths.begin(), g.lengths.end());
@@ -124,7 +125,8 @@ std::string markdown(const Grid& g, const std::vector<ResultRow>& rows, const Re
   double tp = 0, tc = 0, td = 0;
   std::set<std::string> samples;
   for (const ResultRow& r : rows) {
-    if (samples.insert(fmt::format("{}|{}|{}|{}", r.task, r.length, r.seed, r.depth)).second) tp += r.t_prefill;
+    if (samples.insert(fmt::format("{}|{}|{}|{}|{}", r.task, r.length, r.seed, r.depth, r.cache)).second)
+      tp += r.t_prefill;
     tc += r.t_compress;
     td += r.t_decode;
   }
@@ -135,7 +137,8 @@ std::string markdown(const Grid& g, const std::vector<ResultRow>& rows, const Re
       o.wall_seconds > 0 ? fmt::format("; wall time of the last run {:.1f} s", o.wall_seconds) : "");
   md += "Scores are 100 x the mean per-sample score of each task's metric. *Avg* is the unweighted "
         "mean over the tasks. *KV B/tok* is the compressed cache's bytes per prompt token right "
-        "after compression, *% full* its size relative to the full f16 cache. Fidelity against "
+        "after compression, *% full* its size relative to the full f16 cache (` @q8_0` etc. marks "
+        "a run with another dense cache type). Fidelity against "
         "the full cache on the same prefill, over the first decoded tokens (teacher-forced): *KL* "
         "= mean next-token KL(full || method) in nats, *top-1* = argmax agreement, *attn err* = "
         "relative error of the attention outputs, mean over layers.\n\n";
@@ -330,7 +333,7 @@ void plots(const std::string& dir, const Grid& g, ReportFiles* files, std::vecto
     std::string script = "set terminal " + term + "\nset output 'accuracy_vs_kv_" + std::to_string(L) +
                          ".png'\nset title " + gq(fmt::format("accuracy vs KV cache size, length {}", L)) +
                          "\nset xlabel 'KV bytes per prompt token'\nset ylabel 'average score'\n"
-                         "set grid\nset key outside right top\nset yrange [0:100]\nset xrange [0:*]\n";
+                         "set grid\nset key below\nset yrange [0:100]\nset xrange [0:*]\n";
     if (full > 0) script += fmt::format("set arrow from {0:.3f}, graph 0 to {0:.3f}, graph 1 nohead dt 2 lc rgb '#999999'\n", full);
     script += labels + plot + "\n";
     render(fmt::format("accuracy_vs_kv_{}", L), script, data);
@@ -343,9 +346,10 @@ void plots(const std::string& dir, const Grid& g, ReportFiles* files, std::vecto
       for (size_t xi = 0; xi < g.lengths.size(); ++xi) {
         for (size_t yi = 0; yi < g.depths.size(); ++yi) {
           auto it = g.needle.find({r, g.lengths[xi], g.depths[yi]});
-          const double s = it == g.needle.end() ? -1 : it->second.mean_score();
           any = any || it != g.needle.end();
-          data += fmt::format("{} {} {:.1f}\n", xi, yi, s);
+          // A cell with no samples is NaN: gnuplot leaves it blank.
+          data += it == g.needle.end() ? fmt::format("{} {} NaN\n", xi, yi)
+                                       : fmt::format("{} {} {:.1f}\n", xi, yi, it->second.mean_score());
         }
         data += "\n";
       }
@@ -361,7 +365,7 @@ void plots(const std::string& dir, const Grid& g, ReportFiles* files, std::vecto
           fmt::format("set xrange [-0.5:{}.5]\nset yrange [-0.5:{}.5]\n", g.lengths.size() - 1, g.depths.size() - 1) +
           "set cbrange [0:100]\nset palette defined (0 '#b2182b', 50 '#fddbc7', 100 '#2166ac')\n"
           "set cblabel 'score'\nplot '" + name + ".dat' using 1:2:3 with image notitle, \\\n"
-          "     '' using 1:2:(sprintf('%.0f', $3)) with labels notitle\n";
+          "     '' using 1:2:($3 == $3 ? sprintf('%.0f', $3) : '') with labels notitle\n";
       render(name, script, data);
     }
   }

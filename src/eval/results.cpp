@@ -10,7 +10,15 @@
 namespace sparkv {
 
 std::string ResultRow::key() const {
-  return fmt::format("{}|{}|{}|{}|{}", task, length, seed, depth, recipe);
+  const std::string base = fmt::format("{}|{}|{}|{}|{}", task, length, seed, depth, recipe);
+  return cache == "f16" ? base : base + "|" + cache;
+}
+
+std::string ResultRow::method() const { return cache == "f16" ? recipe : recipe + " @" + cache; }
+
+std::string ResultRow::method_label() const {
+  const std::string l = label.empty() ? recipe : label;
+  return cache == "f16" ? l : l + " @" + cache;
 }
 
 double ResultRow::attn_err_mean() const {
@@ -30,6 +38,7 @@ nlohmann::json ResultRow::to_json() const {
   if (depth >= 0) j["depth"] = depth;
   if (!id.empty()) j["id"] = id;
   j["recipe"] = recipe;
+  j["cache"] = cache;
   j["label"] = label;
   j["metric"] = metric;
   j["score"] = score;
@@ -63,6 +72,7 @@ ResultRow ResultRow::from_json(const nlohmann::json& j) {
     r.id = j.value("id", "");
     r.recipe = need("recipe").get<std::string>();
     r.label = j.value("label", r.recipe);
+    r.cache = j.value("cache", "f16");
     r.metric = j.value("metric", "");
     r.score = need("score").get<double>();
     r.pred = j.value("pred", "");

@@ -18,6 +18,7 @@ struct ResultRow {
   int sample = 0;
   int depth = -1;          // needle grid (percent), else -1
   std::string id;          // longbench _id
+  std::string cache = "f16";  // dense KV cache element types (kv_types_label)
   double score = 0;        // [0, 1]
   std::string pred;
   std::vector<std::string> answers;
@@ -30,8 +31,11 @@ struct ResultRow {
   std::vector<double> attn_err;
   double t_prefill = 0, t_compress = 0, t_decode = 0;
 
-  // "task|length|seed|depth|recipe" (the resume key).
+  // "task|length|seed|depth|recipe[|cache]" (the resume key; the cache only when not f16).
   std::string key() const;
+  // The method a report row stands for: the recipe, plus " @<cache>" when the cache is not f16.
+  std::string method() const;
+  std::string method_label() const;
   double attn_err_mean() const;
   nlohmann::json to_json() const;
   static ResultRow from_json(const nlohmann::json& j);  // throws naming the missing field

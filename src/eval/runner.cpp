@@ -32,9 +32,9 @@ PressNeeds merge(PressNeeds a, const PressNeeds& b) {
   return a;
 }
 
-// What the method needs to hold the prompt: dense caches count their tokens, not their 256-token
-// pages (an allocator detail that would make a 64-token budget look 4x bigger); every other
-// storage form is allocated to size.
+// What the method needs to hold the prompt: dense caches count their tokens, not their whole
+// pages (an allocator detail that would inflate small budgets); every other storage form is
+// allocated to size.
 size_t logical_kv_bytes(const Session& s) {
   size_t total = 0;
   for (const auto& c : s.caches()) {
@@ -107,6 +107,11 @@ SampleRunner::SampleRunner(const Model& model, const Tokenizer& tok, RunnerOptio
 
 bool SampleRunner::is_stop(int32_t id) const {
   return std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end();
+}
+
+std::string kv_types_label(const KvTypes& t) {
+  if (t.k == t.v) return kv_dtype_name(t.k);
+  return std::string(kv_dtype_name(t.k)) + "/" + kv_dtype_name(t.v);
 }
 
 int SampleRunner::decode_threads() const {
@@ -250,6 +255,7 @@ SampleOutcome SampleRunner::run(const EvalItem& item, const std::vector<Recipe>&
   const ModelConfig& c = model_.config();
   SessionOptions so;
   so.n_ctx = n_ctx_for(item);
+  so.kv_types = opts_.kv_types;
   Session base(model_, so);
   PressNeeds needs;
   for (size_t i = 0; i < recipes.size(); ++i)
@@ -292,7 +298,7 @@ SampleOutcome SampleRunner::run(const EvalItem& item, const std::vector<Recipe>&
     full.compress_seconds = secs;
     full.recipe = recipes[0].key;
   }
-  out.kv_bytes_full = full.kv_bytes;
+  out.kv_bytes_full = base.kv_bytes_dense_f16();
 
   std::vector<size_t> todo;
   for (size_t i = 1; i < recipes.size(); ++i)
@@ -335,6 +341,7 @@ std::vector<RecipeOutcome> SampleRunner::run_from_scratch(const EvalItem& item,
   const ModelConfig& c = model_.config();
   SessionOptions so;
   so.n_ctx = n_ctx_for(item);
+  so.kv_types = opts_.kv_types;
   const int64_t n_prompt = static_cast<int64_t>(item.prefill_ids.size());
   std::vector<RecipeOutcome> out;
   for (const Recipe& r : recipes) {

@@ -10,6 +10,7 @@
 
 #include "eval/fidelity.h"
 #include "eval/suite.h"
+#include "kv/kv_types.h"
 #include "press/press.h"
 
 namespace sparkv {
@@ -39,7 +40,7 @@ struct RecipeOutcome {
 
 struct SampleOutcome {
   int64_t n_prompt = 0;               // prefill tokens (what is compressed)
-  size_t kv_bytes_full = 0;           // dense cache of the prefill
+  size_t kv_bytes_full = 0;           // the prefill in a dense f16 cache (the savings baseline)
   double prefill_seconds = 0;
   std::vector<RecipeOutcome> recipes; // in the order of the `run` mask
 };
@@ -52,7 +53,12 @@ struct RunnerOptions {
   // sample uses the same value, which keeps the attention's token split -- and so the floats --
   // identical between the reference, the recipes and the from-scratch oracle.
   int decode_threads = -1;
+  // Element types of the dense caches (the prefill and every recipe's dense storage); the prefill
+  // attention reads them, so each cache type is its own prefill.
+  KvTypes kv_types;
 };
+// "f16" for the default, else "k/v" or the one name when K and V agree ("q8_0").
+std::string kv_types_label(const KvTypes& t);
 
 class SampleRunner {
  public:

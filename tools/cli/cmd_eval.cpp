@@ -8,6 +8,7 @@
 #include "cli_common.h"
 #include "core/error.h"
 #include "eval/grid.h"
+#include "kv/kv_types.h"
 #include "model/model.h"
 #include "press/press_spec.h"
 #include "tokenizer/tokenizer.h"
@@ -34,6 +35,8 @@ struct EvalArgs {
   bool no_progress = false;
   bool no_plots = false;
   std::string report;
+  std::string cache_type_k = "f16";
+  std::string cache_type_v = "f16";
 };
 
 void print_json(const nlohmann::json& extra, const std::string& dir) {
@@ -84,6 +87,8 @@ void run(const EvalArgs& a) {
   cfg.out_dir = a.out;
   cfg.runner.fidelity_tokens = a.fidelity_tokens;
   cfg.runner.parallel = !a.serial;
+  cfg.runner.kv_types.k = kv_dtype_from_name(a.cache_type_k);
+  cfg.runner.kv_types.v = kv_dtype_from_name(a.cache_type_v);
   cfg.progress = !a.no_progress;
   cfg.plots = !a.no_plots;
   cfg.model_label = model_path;
@@ -133,6 +138,10 @@ void register_eval(CLI::App& app) {
   c->add_option("--fidelity-tokens", a->fidelity_tokens,
                 "Decode steps compared against the full cache (KL, top-1, attention error)")
       ->capture_default_str();
+  c->add_option("--cache-type-k", a->cache_type_k,
+                "Dense K cache type (" + kv_dtype_names() + "); rows are tagged with it, so one DIR can hold several")
+      ->capture_default_str();
+  c->add_option("--cache-type-v", a->cache_type_v, "Dense V cache type")->capture_default_str();
   c->add_flag("--chat", a->chat, "Wrap generated prompts in the model's chat template (default: plain BOS + prompt, the training format)");
   c->add_flag("--serial", a->serial, "Decode recipes one after another instead of in parallel");
   c->add_flag("--no-progress", a->no_progress, "No progress line on stderr");
