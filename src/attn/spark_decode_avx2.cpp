@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "attn/attn_block_avx2_inl.h"
 #include "attn/attn_state.h"
 #include "attn/kv_load_avx2_inl.h"
 #include "attn/spark_decode.h"
@@ -21,7 +22,8 @@ namespace sparkv {
 
 namespace {
 
-constexpr int kBlock = 64;
+using attn_avx2::kBlock;
+using attn_avx2::Scores;
 
 struct Luts {
   alignas(32) int32_t idx[256][8];  // lane i -> rank of lane i among the set bits (0 if unset)
@@ -42,14 +44,6 @@ struct Luts {
 const Luts& luts() {
   static const Luts l;
   return l;
-}
-
-inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  lo = _mm_add_ps(lo, _mm256_extractf128_ps(v, 1));
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
 }
 
 inline __m256 load_f16x8(const uint16_t* p) {
@@ -85,94 +79,100 @@ inline __m256 load_kept8(const void* base, int64_t e) {
   }
 }
 
-using ValueRowFn = void (*)(const uint8_t* row, int D, float* out);
-
-template <KvDtype T>
-void value_row(const uint8_t* row, int D, float* out) {
-  constexpr int W = kv_avx2::KvLoad<T>::kVecs;
-  for (int i = 0; i < D / (8 * W); ++i) {
-    __m256 x[W];
-    kv_avx2::KvLoad<T>::load(row, i, x);
-    for (int w = 0; w < W; ++w) _mm256_store_ps(out + (i * W + w) * 8, x[w]);
-  }
-}
-
-template <SparkKeyQuant KQ>
-void update(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1, float* m, float* l,
-            float* o) {
+template <SparkKeyQuant KQ, int G>
+void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m, float* l, float* o) {
   const Luts& L = luts();
   const int D = s.D, nb = D / 8;
-  alignas(32) float sc[8][kBlock];
-  alignas(32) float khat[1024];
+  alignas(32) Scores sc;
+  alignas(32) float vhat[1024];
   const __m256 two = _mm256_set1_ps(2.0f);
   const uint16_t* vv = s.vvals ? s.vvals + t0 * s.v_fixed : nullptr;
   const size_t v_row_bytes = kv_row_bytes(s.v_type, D);
-  const ValueRowFn value_fn = kv_avx2::dispatch_kv_type(
-      s.v_type, []<KvDtype T>() -> ValueRowFn { return &value_row<T>; });
+  using AccumulateFn = void (*)(const uint8_t*, size_t, int, int, const Scores&, float*);
+  const AccumulateFn accumulate = kv_avx2::dispatch_kv_type(
+      s.v_type, []<KvDtype T>() -> AccumulateFn { return &attn_avx2::accumulate_rows<T, G>; });
 
   for (int64_t b0 = t0; b0 < t1; b0 += kBlock) {
     const int nblk = static_cast<int>(std::min<int64_t>(kBlock, t1 - b0));
-    // Scores.
-    for (int i = 0; i < nblk; ++i) {
-      const int64_t t = b0 + i;
-      const uint8_t* mask = s.kmask + t * nb;
-      const uint8_t* pos = s.kpos + t * nb;
-      const __m256 r = _mm256_set1_ps(fp16_to_f32(s.r[t]));
-      int64_t e = s.kval_offset(t);
-      __m256 d = _mm256_set1_ps(1.0f);
-      if constexpr (KQ != SparkKeyQuant::kF16) d = _mm256_set1_ps(_cvtsh_ss(s.kscale[t]));
-      __m256 acc[8];
-      for (int h = 0; h < g; ++h) acc[h] = _mm256_setzero_ps();
-      for (int p = 0; p < nb; ++p) {
-        const unsigned mb = mask[p];
-        __m256 kept = expand8(load_kept8<KQ>(s.kvals, e), mb, L);
-        if constexpr (KQ != SparkKeyQuant::kF16) kept = _mm256_mul_ps(kept, d);
-        e += __builtin_popcount(mb);
-        // coef = +1 on pruned positive, -1 on pruned negative, 0 on kept.
-        const __m256 coef = _mm256_fmsub_ps(two, _mm256_load_ps(L.bits[pos[p]]),
-                                            _mm256_load_ps(L.bits[~mb & 0xff]));
-        const __m256 k = _mm256_fmadd_ps(_mm256_mul_ps(coef, _mm256_loadu_ps(s.w + 8 * p)), r, kept);
-        for (int h = 0; h < g; ++h) acc[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * D + 8 * p), k, acc[h]);
-      }
-      for (int h = 0; h < g; ++h) sc[h][i] = hsum(acc[h]);
-    }
-    // Online softmax bookkeeping, one rescale per head per block.
-    for (int h = 0; h < g; ++h) {
-      float bm = sc[h][0];
-      for (int i = 1; i < nblk; ++i) bm = std::max(bm, sc[h][i]);
-      const float mn = std::max(m[h], bm);
-      const float a = m[h] == kNegInf ? 0.0f : std::exp(m[h] - mn);
-      float sum = 0.0f;
-      for (int i = 0; i < nblk; ++i) sum += (sc[h][i] = std::exp(sc[h][i] - mn));
-      l[h] = l[h] * a + sum;
-      m[h] = mn;
-      if (a != 1.0f) {
-        const __m256 va = _mm256_set1_ps(a);
-        for (int d = 0; d < D; d += 8)
-          _mm256_storeu_ps(o + h * D + d, _mm256_mul_ps(_mm256_loadu_ps(o + h * D + d), va));
-      }
-    }
-    // Values.
-    for (int i = 0; i < nblk; ++i) {
-      const int64_t t = b0 + i;
-      const float* vrow = khat;
-      if (s.v) {
-        value_fn(static_cast<const uint8_t*>(s.v) + t * v_row_bytes, D, khat);
-      } else {
-        const uint8_t* vm = s.vmask + t * nb;
-        const __m256 fill = _mm256_set1_ps(fp16_to_f32(s.vfill[t]));
+    // Scores: each 8-channel group of k̂ is rebuilt once and feeds the G heads' accumulators.
+    // Small groups take two tokens per step so 2G independent FMA chains hide the latency.
+    struct TokenCursor {
+      const uint8_t* mask;
+      const uint8_t* pos;
+      __m256 r, d;
+      int64_t e;
+    };
+    auto cursor = [&](int64_t t) {
+      TokenCursor c;
+      c.mask = s.kmask + t * nb;
+      c.pos = s.kpos + t * nb;
+      c.r = _mm256_set1_ps(fp16_to_f32(s.r[t]));
+      c.e = s.kval_offset(t);
+      c.d = _mm256_set1_ps(1.0f);
+      if constexpr (KQ != SparkKeyQuant::kF16) c.d = _mm256_set1_ps(_cvtsh_ss(s.kscale[t]));
+      return c;
+    };
+    auto rebuild = [&](TokenCursor& c, int p) {
+      const unsigned mb = c.mask[p];
+      __m256 kept = expand8(load_kept8<KQ>(s.kvals, c.e), mb, L);
+      if constexpr (KQ != SparkKeyQuant::kF16) kept = _mm256_mul_ps(kept, c.d);
+      c.e += __builtin_popcount(mb);
+      // coef = +1 on pruned positive, -1 on pruned negative, 0 on kept.
+      const __m256 coef = _mm256_fmsub_ps(two, _mm256_load_ps(L.bits[c.pos[p]]),
+                                          _mm256_load_ps(L.bits[~mb & 0xff]));
+      return _mm256_fmadd_ps(_mm256_mul_ps(coef, _mm256_loadu_ps(s.w + 8 * p)), c.r, kept);
+    };
+    int i = 0;
+    if constexpr (G <= 4) {
+      for (; i + 1 < nblk; i += 2) {
+        TokenCursor c0 = cursor(b0 + i), c1 = cursor(b0 + i + 1);
+        __m256 a0[G], a1[G];
+        for (int h = 0; h < G; ++h) a0[h] = a1[h] = _mm256_setzero_ps();
         for (int p = 0; p < nb; ++p) {
-          const unsigned mb = vm[p];
-          const __m256 kept = expand8(vv, mb, L);
-          vv += __builtin_popcount(mb);
-          _mm256_store_ps(khat + 8 * p,
-                          _mm256_fmadd_ps(fill, _mm256_load_ps(L.bits[~mb & 0xff]), kept));
+          const __m256 k0 = rebuild(c0, p), k1 = rebuild(c1, p);
+          for (int h = 0; h < G; ++h) {
+            const __m256 qv = _mm256_loadu_ps(q + h * D + 8 * p);
+            a0[h] = _mm256_fmadd_ps(qv, k0, a0[h]);
+            a1[h] = _mm256_fmadd_ps(qv, k1, a1[h]);
+          }
+        }
+        for (int h = 0; h < G; ++h) {
+          sc[h][i] = attn_avx2::hsum(a0[h]);
+          sc[h][i + 1] = attn_avx2::hsum(a1[h]);
         }
       }
-      for (int d = 0; d < D; d += 8) {
-        const __m256 v8 = _mm256_load_ps(vrow + d);
-        for (int h = 0; h < g; ++h) {
-          float* oh = o + h * D + d;
+    }
+    for (; i < nblk; ++i) {
+      TokenCursor c = cursor(b0 + i);
+      __m256 acc[G];
+      for (int h = 0; h < G; ++h) acc[h] = _mm256_setzero_ps();
+      for (int p = 0; p < nb; ++p) {
+        const __m256 k = rebuild(c, p);
+        for (int h = 0; h < G; ++h) acc[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * D + 8 * p), k, acc[h]);
+      }
+      for (int h = 0; h < G; ++h) sc[h][i] = attn_avx2::hsum(acc[h]);
+    }
+    attn_avx2::block_softmax(sc, G, nblk, D, m, l, o);
+    // Values: dense rows through the shared register-resident accumulation; pruned values are
+    // rebuilt per token (kept values expanded, the fill in the pruned lanes).
+    if (s.v) {
+      accumulate(static_cast<const uint8_t*>(s.v) + b0 * v_row_bytes, v_row_bytes, nblk, D, sc, o);
+      continue;
+    }
+    for (int i = 0; i < nblk; ++i) {
+      const int64_t t = b0 + i;
+      const uint8_t* vm = s.vmask + t * nb;
+      const __m256 fill = _mm256_set1_ps(fp16_to_f32(s.vfill[t]));
+      for (int p = 0; p < nb; ++p) {
+        const unsigned mb = vm[p];
+        const __m256 kept = expand8(vv, mb, L);
+        vv += __builtin_popcount(mb);
+        _mm256_store_ps(vhat + 8 * p, _mm256_fmadd_ps(fill, _mm256_load_ps(L.bits[~mb & 0xff]), kept));
+      }
+      for (int dd = 0; dd < D; dd += 8) {
+        const __m256 v8 = _mm256_load_ps(vhat + dd);
+        for (int h = 0; h < G; ++h) {
+          float* oh = o + h * D + dd;
           _mm256_storeu_ps(oh, _mm256_fmadd_ps(_mm256_set1_ps(sc[h][i]), v8, _mm256_loadu_ps(oh)));
         }
       }
@@ -180,14 +180,20 @@ void update(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1, f
   }
 }
 
+template <SparkKeyQuant KQ>
+void update_group(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1, float* m,
+                  float* l, float* o) {
+  attn_avx2::dispatch_group(g, [&]<int G>() { update<KQ, G>(q, s, t0, t1, m, l, o); });
+}
+
 }  // namespace
 
 void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1,
                             float* m, float* l, float* o) {
   switch (s.kq) {
-    case SparkKeyQuant::kF16: return update<SparkKeyQuant::kF16>(q, g, s, t0, t1, m, l, o);
-    case SparkKeyQuant::kQ8: return update<SparkKeyQuant::kQ8>(q, g, s, t0, t1, m, l, o);
-    case SparkKeyQuant::kQ4: return update<SparkKeyQuant::kQ4>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kF16: return update_group<SparkKeyQuant::kF16>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kQ8: return update_group<SparkKeyQuant::kQ8>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kQ4: return update_group<SparkKeyQuant::kQ4>(q, g, s, t0, t1, m, l, o);
   }
 }
 
