@@ -1,0 +1,191 @@
+"""Llama-architecture decoder as sparkv runs it: RMSNorm, RoPE (HF rotate_half), SwiGLU, GQA,
+tied embeddings, no biases. Parameter names follow HF LlamaForCausalLM (lm_head tied to
+model.embed_tokens.weight, so it is not a separate entry in the state dict).
+
+Attention is written out explicitly (torch 1.13 has no scaled_dot_product_attention).
+"""
+import math
+from dataclasses import dataclass, asdict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class Config:
+    vocab_size: int = 3072
+    hidden_size: int = 256
+    intermediate_size: int = 768
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    head_dim: int = 64
+    rope_theta: float = 10000.0
+    rms_norm_eps: float = 1e-5
+    max_position_embeddings: int = 4096
+    bos_token_id: int = 3068
+    eos_token_id: int = 3069
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):   # x: [..., d]
+        var = x.pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(var + self.eps))
+
+
+def rope_cos_sin(pos, head_dim, theta):
+    """pos: [B, T] int64 -> cos, sin: [B, 1, T, head_dim] (HF layout: freqs duplicated)."""
+    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=pos.device) / head_dim))
+    f = pos.to(torch.float32)[..., None] * inv          # [B, T, D/2]
+    emb = torch.cat([f, f], dim=-1)                     # [B, T, D]
+    return emb.cos()[:, None], emb.sin()[:, None]
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.q_proj = nn.Linear(c.hidden_size, c.num_attention_heads * c.head_dim, bias=False)
+        self.k_proj = nn.Linear(c.hidden_size, c.num_key_value_heads * c.head_dim, bias=False)
+        self.v_proj = nn.Linear(c.hidden_size, c.num_key_value_heads * c.head_dim, bias=False)
+        self.o_proj = nn.Linear(c.num_attention_heads * c.head_dim, c.hidden_size, bias=False)
+
+    def forward(self, x, cos, sin, mask, kv_cache=None):
+        B, T, _ = x.shape
+        c = self.c
+        q = self.q_proj(x).view(B, T, c.num_attention_heads, c.head_dim).transpose(1, 2)   # [B,H,T,D]
+        k = self.k_proj(x).view(B, T, c.num_key_value_heads, c.head_dim).transpose(1, 2)   # [B,Hkv,T,D]
+        v = self.v_proj(x).view(B, T, c.num_key_value_heads, c.head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if kv_cache is not None:                     # inference: append to the full cache
+            if kv_cache.get("k") is not None:
+                k = torch.cat([kv_cache["k"], k], dim=2)
+                v = torch.cat([kv_cache["v"], v], dim=2)
+            kv_cache["k"], kv_cache["v"] = k, v
+        rep = c.num_attention_heads // c.num_key_value_heads
+        # q heads grouped: q head h uses kv head h // rep (HF repeat_kv)
+        qg = q.view(B, c.num_key_value_heads, rep, T, c.head_dim)                        # [B,Hkv,rep,T,D]
+        s = torch.matmul(qg, k.unsqueeze(2).transpose(-1, -2)) / math.sqrt(c.head_dim)  # [B,Hkv,rep,T,S]
+        s = s.masked_fill(~mask[:, None], float("-inf"))       # mask: [B,1,T,S] -> [B,1,1,T,S]
+        p = torch.softmax(s, dim=-1)
+        o = torch.matmul(p, v.unsqueeze(2))                                             # [B,Hkv,rep,T,D]
+        o = o.reshape(B, c.num_attention_heads, T, c.head_dim).transpose(1, 2).reshape(B, T, -1)
+        return self.o_proj(o)
+
+
+class MLP(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.gate_proj = nn.Linear(c.hidden_size, c.intermediate_size, bias=False)
+        self.up_proj = nn.Linear(c.hidden_size, c.intermediate_size, bias=False)
+        self.down_proj = nn.Linear(c.intermediate_size, c.hidden_size, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Layer(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.self_attn = Attention(c)
+        self.mlp = MLP(c)
+        self.input_layernorm = RMSNorm(c.hidden_size, c.rms_norm_eps)
+        self.post_attention_layernorm = RMSNorm(c.hidden_size, c.rms_norm_eps)
+
+    def forward(self, x, cos, sin, mask, kv_cache=None):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv_cache)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class Inner(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(c.vocab_size, c.hidden_size)
+        self.layers = nn.ModuleList([Layer(c) for _ in range(c.num_hidden_layers)])
+        self.norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
+
+
+class LlamaForCausalLM(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.config = c
+        self.model = Inner(c)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        std = 0.02
+        for n, p in self.named_parameters():
+            if p.dim() == 2:
+                s = std / math.sqrt(2 * self.config.num_hidden_layers) if n.endswith(("o_proj.weight", "down_proj.weight")) else std
+                nn.init.normal_(p, 0.0, s)
+
+    def forward(self, ids, pos=None, mask=None, kv_caches=None):
+        """ids: [B, T]; pos: [B, T] positions (default 0..T-1); mask: [B, T, S] bool (True =
+        may attend; default causal). Returns logits [B, T, V]."""
+        B, T = ids.shape
+        if pos is None:
+            pos = torch.arange(T, device=ids.device)[None].expand(B, T)
+        if mask is None:
+            S = T if kv_caches is None or kv_caches[0].get("k") is None else T + kv_caches[0]["k"].shape[2]
+            mask = torch.ones(T, S, dtype=torch.bool, device=ids.device).tril(S - T)[None].expand(B, T, S)
+        cos, sin = rope_cos_sin(pos, self.config.head_dim, self.config.rope_theta)
+        x = self.model.embed_tokens(ids)
+        mask4 = mask[:, None]
+        for i, layer in enumerate(self.model.layers):
+            x = layer(x, cos, sin, mask4, None if kv_caches is None else kv_caches[i])
+        x = self.model.norm(x)
+        return F.linear(x, self.model.embed_tokens.weight)
+
+    def n_params(self):
+        return sum(p.numel() for p in self.parameters())
+
+
+@torch.no_grad()
+def prev_token_init(model: "LlamaForCausalLM", seed: int = 0, scale: float = 8.0):
+    """Initialise layer 0's first KV group as previous-token heads (q head 0 -> offset 1,
+    q head 1 -> offset 2). This is an initialisation only; the architecture is unchanged.
+
+    Why: retrieval needs induction (match the token before an earlier position, copy the token
+    at it), which needs a previous-token head in an early layer; from a random init the two
+    heads must appear together and training sits on a long plateau (measured: no progress on
+    variable-offset copy in 400 steps). Construction: every embedding gets a shared component
+    c*u (invisible to the tied unembedding: it adds the same value to every logit); the head's
+    K rows read u into RoPE pairs (1, 0); the Q rows read u into (cos(o*th_f), -sin(o*th_f)), so
+    q_i . k_j = A * sum_f cos((i - j - o) * th_f), which peaks at i - j = o. `scale` is the
+    logit gap per unit of that sum (the gap to offsets o +- 1 is ~1.08 units at theta 1e4).
+    """
+    c = model.config
+    g = torch.Generator().manual_seed(seed)
+    E = model.model.embed_tokens.weight
+    u = torch.randn(c.hidden_size, generator=g)
+    u /= u.norm()
+    r = float(E.norm(dim=1).mean())
+    E += r * u                                   # shared component, same norm as the random part
+    # u-component of RMSNorm(embedding): sqrt(d) * r / sqrt(r^2 + r^2)
+    uc = math.sqrt(c.hidden_size) / math.sqrt(2.0)
+    half = c.head_dim // 2
+    th = torch.tensor([c.rope_theta ** (-2.0 * f / c.head_dim) for f in range(half)])
+    a = math.sqrt(scale * math.sqrt(c.head_dim)) / uc     # a_q * a_k * uc^2 / sqrt(D) = scale
+    att = model.model.layers[0].self_attn
+    kvec = torch.cat([torch.ones(half), torch.zeros(half)])
+    att.k_proj.weight[0:c.head_dim] = a * torch.outer(kvec, u)
+    rep = c.num_attention_heads // c.num_key_value_heads
+    for h in range(min(rep, 2)):
+        o = h + 1
+        qvec = torch.cat([torch.cos(o * th), -torch.sin(o * th)])
+        att.q_proj.weight[h * c.head_dim:(h + 1) * c.head_dim] = a * torch.outer(qvec, u)

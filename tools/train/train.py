@@ -1,0 +1,344 @@
+#!/usr/bin/python3
+"""Train sparkv's embedded model: a small Llama on generated long-context tasks + prose.
+
+    nice -n 10 /usr/bin/python3 tools/train/train.py --out /work/sparkv-train/run1
+    nice -n 10 /usr/bin/python3 tools/train/train.py --out /work/sparkv-train/run1 --resume
+
+Rows of `T` tokens are packed with documents (BOS ... EOS); attention is block-diagonal per
+document and positions restart at 0 in each, so a packed row trains exactly like separate
+sequences. Loss = mean CE over every predicted token + answer_weight * mean CE over the answer
+tokens (target + EOS). Teacher-forced exact match (every answer token the argmax) equals greedy
+exact match, so it is logged per task as the accuracy signal for the length curriculum.
+See tools/train/README.md for the design and the recorded choices.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from model import Config, LlamaForCausalLM  # noqa: E402
+from sparkv_gen.bpe import Tokenizer  # noqa: E402
+from sparkv_gen.prose import paragraphs  # noqa: E402
+from sparkv_gen.rng import SplitMix64, stream  # noqa: E402
+from sparkv_gen.tasks import TASKS, SHORT_NAMES, make_sample  # noqa: E402
+
+STAGES = [128, 256, 512, 1024, 2048, 4096]
+# documents per draw (relative weights); "copy" only while warming up / early stages
+WEIGHTS = {"passkey": 1.0, "niah_single_1": 1.0, "niah_single_2": 1.0, "niah_single_3": 1.0,
+           "niah_multikey_1": 1.5, "niah_multikey_2": 1.5, "niah_multikey_3": 1.5,
+           "niah_multivalue": 1.0, "niah_multiquery": 1.0, "vt": 1.0, "cwe": 0.5, "fwe": 0.5,
+           "prose": 2.0}
+MIN_LEN = {"passkey": 112, "niah_single_1": 112, "niah_single_2": 96, "niah_single_3": 160,
+           "niah_multikey_1": 160, "niah_multikey_2": 96, "niah_multikey_3": 240,
+           "niah_multivalue": 192, "niah_multiquery": 208, "vt": 192, "cwe": 496, "fwe": 160,
+           "prose": 32, "copy": 32}
+BAR = ["passkey", "niah_single_1", "niah_single_2", "niah_multikey_1", "niah_multikey_2"]
+TRAIN_SEED_LIMIT = 1 << 40
+COPY_ALPHABET = 512
+
+
+# ---- data ---------------------------------------------------------------------------------------
+class Doc:
+    __slots__ = ("task", "ids", "ans_start", "length")
+
+    def __init__(self, task, ids, ans_start, length):
+        self.task, self.ids, self.ans_start, self.length = task, ids, ans_start, length
+
+
+def make_doc(kind, seed, L, tok, rng):
+    """A document of at most L tokens. ans_start = index of the first answer token (or None)."""
+    if kind == "copy":
+        h = (L - 1) // 2
+        # alphabet: the first COPY_ALPHABET merged tokens (frequent English pieces whose
+        # embeddings train anyway); a small alphabet makes induction form fast
+        x = [256 + rng.below(COPY_ALPHABET) for _ in range(h)]
+        return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
+    if kind == "prose":
+        r = stream("prose", seed, L, "hay")
+        ids = [tok.bos_id] + tok.encode_ordinary(paragraphs(r, L // 10 + 4))
+        return Doc(kind, ids[:L], None, L)
+    s = make_sample(kind, seed, L, tok)
+    p = [tok.bos_id] + tok.encode_ordinary(s.prompt)
+    t = tok.encode_ordinary(s.target) + [tok.eos_id]
+    ids = p + t
+    if len(ids) > L:          # cannot happen when L >= MIN_LEN[kind]; keep the guard
+        return None
+    return Doc(kind, ids, len(p), L)
+
+
+def pick_kind(rng, remaining, weights):
+    ks = [k for k in sorted(weights) if weights[k] > 0 and MIN_LEN[k] <= remaining]
+    if not ks:
+        return None
+    tot = sum(int(weights[k] * 100) for k in ks)
+    r = rng.below(tot)
+    for k in ks:
+        r -= int(weights[k] * 100)
+        if r < 0:
+            return k
+    return ks[-1]
+
+
+def build_row(T, rng, tok, weights):
+    docs, used = [], 0
+    first = True
+    while T - used >= 32:
+        rem = T - used
+        kind = pick_kind(rng, rem, weights)
+        if kind is None:
+            break
+        lo = MIN_LEN[kind]
+        if first and rng.below(4) != 0:
+            lo = max(lo, T // 2)
+        L = rng.between(min(lo, rem), rem)
+        d = make_doc(kind, rng.below(TRAIN_SEED_LIMIT), L, tok, rng)
+        first = False
+        if d is None:
+            continue
+        docs.append(d)
+        used += len(d.ids)
+    return docs
+
+
+def collate(rows, T, tok, device):
+    B = len(rows)
+    ids = torch.full((B, T), tok.eos_id, dtype=torch.long)
+    pos = torch.zeros((B, T), dtype=torch.long)
+    doc = torch.full((B, T), -1, dtype=torch.long)
+    lm = torch.zeros((B, T), dtype=torch.bool)      # position t predicts token t+1 (same doc)
+    ans = torch.zeros((B, T), dtype=torch.bool)
+    spans = []                                       # (row, start, end, task): predictions t in [start, end)
+    for b, docs in enumerate(rows):
+        o = 0
+        for j, d in enumerate(docs):
+            n = len(d.ids)
+            ids[b, o:o + n] = torch.tensor(d.ids)
+            pos[b, o:o + n] = torch.arange(n)
+            doc[b, o:o + n] = j
+            lm[b, o:o + n - 1] = True
+            if d.ans_start is not None:
+                ans[b, o + d.ans_start - 1:o + n - 1] = True
+                if d.length >= T // 2 or d.task == "copy":
+                    spans.append((b, o + d.ans_start - 1, o + n - 1, d.task))
+            o += n
+    tgt = torch.roll(ids, -1, dims=1)
+    mask = (doc[:, :, None] == doc[:, None, :]) & torch.ones(T, T, dtype=torch.bool).tril()[None]
+    mask &= (doc >= 0)[:, :, None]
+    mask |= torch.eye(T, dtype=torch.bool)[None]      # padding rows attend to themselves
+    return (ids.to(device), pos.to(device), mask.to(device), tgt.to(device), lm.to(device),
+            ans.to(device), spans)
+
+
+# ---- schedule -------------------------------------------------------------------------------------
+def lr_at(st, a):
+    if st["step"] < a.warmup:
+        return a.lr * (st["step"] + 1) / a.warmup
+    frac = st["elapsed"] / (a.budget_h * 3600.0)
+    if frac < a.decay_start:
+        return a.lr
+    f = min(1.0, (frac - a.decay_start) / (1.0 - a.decay_start))
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * f)))
+
+
+def stage_weights(st, a):
+    w = dict(WEIGHTS)
+    if not st.get("copy_done"):
+        return {"copy": 1.0}
+    w["copy"] = {0: 1.0, 1: 0.5}.get(st["stage"], 0.0)
+    return w
+
+
+def stage_T(st):
+    return STAGES[st["stage"]]
+
+
+def tokens_per_step(T, a):
+    return a.tokens_short if T <= 512 else a.tokens_long
+
+
+# ---- checkpoint -----------------------------------------------------------------------------------
+def save_ckpt(path, model, opt, st, rng, cfg, a):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st,
+                "rng_state": rng.state, "config": cfg.to_dict(), "args": vars(a),
+                "torch_rng": torch.get_rng_state()}, tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/work/sparkv-train/run1")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer", "tokenizer.json"))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--ffn", type=int, default=640)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--rope-theta", type=float, default=10000.0)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--decay-start", type=float, default=0.85, help="fraction of the time budget")
+    ap.add_argument("--wd", type=float, default=0.1)
+    ap.add_argument("--answer-weight", type=float, default=1.0)
+    ap.add_argument("--copy-steps", type=int, default=300)
+    ap.add_argument("--tokens-short", type=int, default=2048)
+    ap.add_argument("--tokens-long", type=int, default=4096)
+    ap.add_argument("--max-len", type=int, default=2048)
+    ap.add_argument("--advance-acc", type=float, default=0.8)
+    ap.add_argument("--stage-min-steps", type=int, default=60)
+    ap.add_argument("--stage-max-frac", default="0.10,0.10,0.15,0.20,0.45,0.2",
+                    help="max fraction of the time budget spent in each stage")
+    ap.add_argument("--budget-h", type=float, default=3.0)
+    ap.add_argument("--max-steps", type=int, default=10 ** 9)
+    ap.add_argument("--ckpt-every-s", type=float, default=300.0)
+    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    tok = Tokenizer.load(a.tokenizer)
+    os.makedirs(a.out, exist_ok=True)
+    ckpt_path = os.path.join(a.out, "ckpt.pt")
+    log_path = os.path.join(a.out, "log.jsonl")
+
+    if a.resume:
+        ck = torch.load(ckpt_path, map_location="cpu")
+        cfg = Config(**ck["config"])
+        model = LlamaForCausalLM(cfg)
+        model.load_state_dict(ck["model"])
+        model.to(device)
+        opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=a.wd)
+        opt.load_state_dict(ck["opt"])
+        st = ck["state"]
+        rng = SplitMix64(0)
+        rng.state = ck["rng_state"]
+        torch.set_rng_state(ck["torch_rng"])
+        print(f"resumed at step {st['step']} stage T={stage_T(st)} elapsed {st['elapsed']:.0f}s", flush=True)
+    else:
+        torch.manual_seed(a.seed)
+        cfg = Config(vocab_size=tok.n_vocab, hidden_size=a.hidden, intermediate_size=a.ffn,
+                     num_hidden_layers=a.layers, num_attention_heads=a.heads,
+                     num_key_value_heads=a.kv_heads, head_dim=64, rope_theta=a.rope_theta,
+                     max_position_embeddings=max(4096, a.max_len),
+                     bos_token_id=tok.bos_id, eos_token_id=tok.eos_id)
+        model = LlamaForCausalLM(cfg).to(device)
+        decay = [p for n, p in model.named_parameters() if p.dim() == 2]
+        nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd},
+                                 {"params": nodecay, "weight_decay": 0.0}],
+                                lr=a.lr, betas=(0.9, 0.95))
+        st = {"step": 0, "stage": 0, "stage_start_step": 0, "stage_start_elapsed": 0.0,
+              "elapsed": 0.0, "tokens": 0, "ema": {}, "history": []}
+        rng = SplitMix64(0x5EED0000 + a.seed)
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"event": "start", "params": model.n_params(), "config": cfg.to_dict(),
+                                "args": vars(a)}) + "\n")
+    print(f"params {model.n_params()} device {device}", flush=True)
+    max_stage = STAGES.index(a.max_len)
+    stage_max = [float(x) for x in a.stage_max_frac.split(",")]
+    budget_s = a.budget_h * 3600.0
+    last_ckpt = time.time()
+    agg = {}
+
+    while st["step"] < a.max_steps and st["elapsed"] < budget_s:
+        t0 = time.time()
+        c0 = time.process_time()
+        T = stage_T(st)
+        B = max(1, tokens_per_step(T, a) // T)
+        w = stage_weights(st, a)
+        Tb = T if st.get("copy_done") else 128
+        rows = [build_row(Tb, rng, tok, w) for _ in range(B)]
+        ids, pos, mask, tgt, lm, ans, spans = collate(rows, Tb, tok, device)
+        t_data = time.time() - t0
+        for g in opt.param_groups:
+            g["lr"] = lr_at(st, a)
+        model.train()
+        logits = model(ids, pos, mask)
+        ce = F.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1), reduction="none").view(tgt.shape)
+        lm_loss = ce[lm].mean()
+        ans_loss = ce[ans].mean() if ans.any() else torch.zeros((), device=device)
+        loss = lm_loss + a.answer_weight * ans_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            pred = logits.argmax(-1)
+            for (b, s0, s1, task) in spans:
+                ok = bool((pred[b, s0:s1] == tgt[b, s0:s1]).all())
+                e = st["ema"].get(task, 0.0)
+                st["ema"][task] = 0.9 * e + 0.1 * float(ok)
+                c = agg.setdefault(task, [0, 0])
+                c[0] += int(ok)
+                c[1] += 1
+        dt = time.time() - t0
+        # the budget counts exclusive-machine seconds: process CPU time / threads on CPU (the
+        # machine is shared, wall time is inflated by other jobs), wall time on CUDA
+        st["elapsed"] += dt if device.type == "cuda" else (time.process_time() - c0) / a.threads
+        st["wall"] = st.get("wall", 0.0) + dt
+        st["step"] += 1
+        st["tokens"] += int(lm.sum())
+        rec = {"step": st["step"], "T": Tb, "B": B, "loss": round(loss.item(), 4),
+               "lm_loss": round(lm_loss.item(), 4), "ans_loss": round(ans_loss.item(), 4),
+               "gnorm": round(float(gn), 3), "lr": round(lr_at(st, a), 6), "tok_s": round(B * Tb / dt),
+               "data_s": round(t_data, 2), "elapsed": round(st["elapsed"], 1), "wall": round(st["wall"], 1), "tokens": st["tokens"]}
+        if st["step"] % 10 == 0:
+            rec["acc"] = {SHORT_NAMES.get(k, k): round(c[0] / c[1], 2) for k, c in sorted(agg.items())}
+            rec["n"] = {SHORT_NAMES.get(k, k): c[1] for k, c in sorted(agg.items())}
+            agg = {}
+            print(json.dumps(rec), flush=True)
+        with open(log_path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+        # curriculum: advance when the bar tasks' EMA accuracy >= advance_acc, or the stage's
+        # share of the time budget is spent
+        if not st.get("copy_done") and (st["step"] >= a.copy_steps or (
+                st["step"] >= 50 and st["ema"].get("copy", 0.0) >= 0.9)):
+            st["copy_done"] = True
+            ev = {"event": "copy_done", "step": st["step"], "copy_ema": round(st["ema"].get("copy", 0.0), 3),
+                  "elapsed": round(st["elapsed"], 1)}
+            print(json.dumps(ev), flush=True)
+            with open(log_path, "a") as f:
+                f.write(json.dumps(ev) + "\n")
+            st["stage_start_step"] = st["step"]
+            st["stage_start_elapsed"] = st["elapsed"]
+        elif st.get("copy_done") and st["stage"] < max_stage:
+            in_stage = st["step"] - st["stage_start_step"]
+            accs = [st["ema"].get(k, 0.0) for k in BAR]
+            good = min(accs) >= a.advance_acc
+            over = (st["elapsed"] - st["stage_start_elapsed"]) >= stage_max[st["stage"]] * budget_s
+            if in_stage >= a.stage_min_steps and (good or over):
+                ev = {"event": "advance", "step": st["step"], "from": T, "to": STAGES[st["stage"] + 1],
+                      "reason": "acc" if good else "time", "ema": {SHORT_NAMES.get(k, k): round(v, 2) for k, v in st["ema"].items()},
+                      "elapsed": round(st["elapsed"], 1)}
+                print(json.dumps(ev), flush=True)
+                with open(log_path, "a") as f:
+                    f.write(json.dumps(ev) + "\n")
+                st["history"].append(ev)
+                save_ckpt(os.path.join(a.out, f"ckpt_T{T}.pt"), model, opt, st, rng, cfg, a)
+                st["stage"] += 1
+                st["stage_start_step"] = st["step"]
+                st["stage_start_elapsed"] = st["elapsed"]
+                st["ema"] = {}
+        if time.time() - last_ckpt >= a.ckpt_every_s:
+            save_ckpt(ckpt_path, model, opt, st, rng, cfg, a)
+            last_ckpt = time.time()
+    save_ckpt(ckpt_path, model, opt, st, rng, cfg, a)
+    with open(log_path, "a") as f:
+        f.write(json.dumps({"event": "end", "step": st["step"], "elapsed": st["elapsed"]}) + "\n")
+    print("done", st["step"], flush=True)
+
+
+if __name__ == "__main__":
+    main()
