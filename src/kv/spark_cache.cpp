@@ -77,8 +77,12 @@ SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group, const SparkO
 void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
                             const float* norms, int layer) {
   SPARKV_CHECK(tail_.n_tokens(0) == 0 && heads_[0].n == 0, "spark: cache already built");
-  const int D = D_, nb = D / 8;
+  const int D = D_;
   sample_key_base_ = opt_.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(layer) * 0x100000001b3ull;
+  SPARKV_CHECK(opt_.decode_block == 0 || opt_.value_ratio == 0.0,
+               "spark: decode_block cannot be combined with values= (value statistics are per prefill)");
+  norms_.assign(norms, norms + static_cast<size_t>(n_kv_) * D);
+  const bool fixed = opt_.variant == SparkVariant::kFixed;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int h = 0; h < n_kv_; ++h) {
     SparkHeadStore& st = heads_[h];
@@ -88,87 +92,116 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
     std::vector<float> k(static_cast<size_t>(n) * D), v(static_cast<size_t>(n) * D);
     for (int64_t i = 0; i < n; ++i)
       src.read(h, idx[i], 1, k.data() + i * D, v.data() + i * D);
-
-    st.n = n;
-    st.kmask.assign(n * nb, 0);
-    st.kpos.assign(n * nb, 0);
-    st.r.assign(n, 0);
-    const bool sampled =
-        opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential;
-    if (sampled) st.tau.assign(n, 0);
-    const bool fixed = opt_.variant == SparkVariant::kFixed;
-    const SparkKeyQuant kq = storage_.kq;
     st.k_fixed = fixed ? spark_fixed_keep(D, opt_.ratio) : 0;
-    st.k_stride = static_cast<int>(stream_elems(kq, st.k_fixed));
-    if (!fixed) st.koffs.assign(n + 1, 0);
-    if (kq != SparkKeyQuant::kF16) st.kscale.assign(n, 0);
-    st.kvals.clear();
-    st.kvals.reserve(stream_bytes(kq, fixed ? n * st.k_stride : n * D / 2) + kPadBytes);
-    int64_t elems = 0;  // stream elements written so far
-    std::vector<float> kept_vals;
+    st.k_stride = static_cast<int>(stream_elems(storage_.kq, st.k_fixed));
+    if (!fixed) st.koffs.assign(1, 0);
+    st.kvals.reserve(stream_bytes(storage_.kq, fixed ? n * st.k_stride : n * D / 2) + kPadBytes);
     st.w.resize(D);
     for (int j = 0; j < D; ++j)
       st.w[j] = opt_.recovery == SparkRecovery::kConstant ? 1.0f : 1.0f / std::sqrt(nrm[j]);
-
-    for (int64_t t = 0; t < n; ++t) {
-      const float* kt = k.data() + t * D;
-      uint8_t* mask = st.kmask.data() + t * nb;
-      float mu = 0.0f;
-      const int cnt = spark_select_token(kt, nrm, D, opt_, mask, &mu);
-      if (!fixed) st.koffs[t] = static_cast<uint32_t>(elems);
-      uint8_t* pos = st.kpos.data() + t * nb;
-      double tau = 0.0;  // the T-th largest score, for the sampled recoveries' clip
-      kept_vals.clear();
-      for (int j = 0; j < D; ++j) {
-        if (mask[j / 8] >> (j % 8) & 1) {
-          kept_vals.push_back(kt[j]);
-          const double sj = static_cast<double>(kt[j]) * kt[j] * nrm[j];
-          tau = (tau == 0.0 || sj < tau) ? sj : tau;
-        } else if (kt[j] > 0.0f) {  // σ = +1; zero counts as negative, as in the reference
-          pos[j / 8] |= static_cast<uint8_t>(1u << (j % 8));
-        }
-      }
-      (void)cnt;
-      const uint16_t scale = push_kept(kq, kept_vals, st.kvals);
-      if (kq != SparkKeyQuant::kF16) st.kscale[t] = scale;
-      elems += stream_elems(kq, static_cast<int64_t>(kept_vals.size()));
-      switch (opt_.recovery) {
-        case SparkRecovery::kMean: st.r[t] = f32_to_fp16(std::sqrt(mu)); break;
-        case SparkRecovery::kZero: st.r[t] = 0; break;
-        case SparkRecovery::kConstant: st.r[t] = f32_to_fp16(opt_.constant); break;
-        case SparkRecovery::kNormal:
-        case SparkRecovery::kExponential:
-          st.r[t] = f32_to_fp16(mu);  // distribution mean (score space)
-          st.tau[t] = f32_to_fp16(static_cast<float>(tau));
-          break;
-      }
-    }
-    if (!fixed) st.koffs[n] = static_cast<uint32_t>(elems);
-    st.kvals.resize(st.kvals.size() + kPadBytes, 0);
+    compress_into(st, k.data(), v.data(), n, nrm);
     st.kvals.shrink_to_fit();
-
-    if (opt_.value_ratio > 0.0) {
-      st.vmask.assign(n * nb, 0);
-      std::vector<float> fill(n);
-      spark_select_values(v.data(), n, D, opt_.value_ratio, st.vmask.data(), fill.data());
-      st.v_fixed = D - static_cast<int>(std::floor(opt_.value_ratio * D + 1e-9));
-      st.vvals.reserve(n * st.v_fixed + kPad);
-      st.vfill.resize(n);
-      for (int64_t t = 0; t < n; ++t) {
-        st.vfill[t] = f32_to_fp16(fill[t]);
-        for (int j = 0; j < D; ++j)
-          if (st.vmask[t * nb + j / 8] >> (j % 8) & 1) st.vvals.push_back(f32_to_fp16(v[t * D + j]));
-      }
-      st.vvals.resize(st.vvals.size() + kPad, 0);
-    } else {
-      const size_t row = kv_row_bytes(storage_.v_type, D);
-      st.v.resize(static_cast<size_t>(n) * row);
-      for (int64_t t = 0; t < n; ++t)
-        kv_quantize_row(storage_.v_type, v.data() + t * D, st.v.data() + t * row, D);
-    }
   }
   for (const auto& h : heads_)
     SPARKV_CHECK(h.n == heads_[0].n, "spark: every KV head of a layer must keep the same token count");
+}
+
+void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const float* v, int64_t n,
+                                    const float* nrm) {
+  const int D = D_, nb = D / 8;
+  const int64_t n0 = st.n;
+  const bool sampled =
+      opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential;
+  const bool fixed = opt_.variant == SparkVariant::kFixed;
+  const SparkKeyQuant kq = storage_.kq;
+  st.kmask.resize((n0 + n) * nb, 0);
+  st.kpos.resize((n0 + n) * nb, 0);
+  st.r.resize(n0 + n, 0);
+  if (sampled) st.tau.resize(n0 + n, 0);
+  if (kq != SparkKeyQuant::kF16) st.kscale.resize(n0 + n, 0);
+  // The packed stream ends with padding; new tokens continue where the real data ends.
+  if (n0 > 0) st.kvals.resize(st.kvals.size() - kPadBytes);
+  int64_t elems = fixed ? n0 * st.k_stride : st.koffs[n0];  // stream elements written so far
+  std::vector<float> kept_vals;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = n0 + i;
+    const float* kt = k + i * D;
+    uint8_t* mask = st.kmask.data() + t * nb;
+    float mu = 0.0f;
+    spark_select_token(kt, nrm, D, opt_, mask, &mu);
+    uint8_t* pos = st.kpos.data() + t * nb;
+    double tau = 0.0;  // the T-th largest score, for the sampled recoveries' clip
+    kept_vals.clear();
+    for (int j = 0; j < D; ++j) {
+      if (mask[j / 8] >> (j % 8) & 1) {
+        kept_vals.push_back(kt[j]);
+        const double sj = static_cast<double>(kt[j]) * kt[j] * nrm[j];
+        tau = (tau == 0.0 || sj < tau) ? sj : tau;
+      } else if (kt[j] > 0.0f) {  // σ = +1; zero counts as negative, as in the reference
+        pos[j / 8] |= static_cast<uint8_t>(1u << (j % 8));
+      }
+    }
+    const uint16_t scale = push_kept(kq, kept_vals, st.kvals);
+    if (kq != SparkKeyQuant::kF16) st.kscale[t] = scale;
+    elems += stream_elems(kq, static_cast<int64_t>(kept_vals.size()));
+    if (!fixed) st.koffs.push_back(static_cast<uint32_t>(elems));
+    switch (opt_.recovery) {
+      case SparkRecovery::kMean: st.r[t] = f32_to_fp16(std::sqrt(mu)); break;
+      case SparkRecovery::kZero: st.r[t] = 0; break;
+      case SparkRecovery::kConstant: st.r[t] = f32_to_fp16(opt_.constant); break;
+      case SparkRecovery::kNormal:
+      case SparkRecovery::kExponential:
+        st.r[t] = f32_to_fp16(mu);  // distribution mean (score space)
+        st.tau[t] = f32_to_fp16(static_cast<float>(tau));
+        break;
+    }
+  }
+  st.kvals.resize(st.kvals.size() + kPadBytes, 0);
+
+  if (opt_.value_ratio > 0.0) {
+    st.vmask.assign(n * nb, 0);
+    std::vector<float> fill(n);
+    spark_select_values(v, n, D, opt_.value_ratio, st.vmask.data(), fill.data());
+    st.v_fixed = D - static_cast<int>(std::floor(opt_.value_ratio * D + 1e-9));
+    st.vvals.reserve(n * st.v_fixed + kPad);
+    st.vfill.resize(n);
+    for (int64_t t = 0; t < n; ++t) {
+      st.vfill[t] = f32_to_fp16(fill[t]);
+      for (int j = 0; j < D; ++j)
+        if (st.vmask[t * nb + j / 8] >> (j % 8) & 1) st.vvals.push_back(f32_to_fp16(v[t * D + j]));
+    }
+    st.vvals.resize(st.vvals.size() + kPad, 0);
+  } else {
+    const size_t row = kv_row_bytes(storage_.v_type, D);
+    st.v.resize(static_cast<size_t>(n0 + n) * row);
+    for (int64_t i = 0; i < n; ++i)
+      kv_quantize_row(storage_.v_type, v + i * D, st.v.data() + (n0 + i) * row, D);
+  }
+  st.n = n0 + n;
+}
+
+void SparkLayerCache::append(const float* k, const float* v, int n) {
+  tail_.append(k, v, n);
+  const int B = opt_.decode_block;
+  if (B <= 0 || heads_[0].n == 0 || tail_.n_tokens(0) < B) return;
+  // Compress whole blocks from the front of the tail, keep the rest dense.
+  const int64_t n_tail = tail_.n_tokens(0);
+  const int64_t n_done = n_tail / B * B;
+  const int D = D_;
+  std::vector<float> rest_k(static_cast<size_t>(n_tail - n_done) * n_kv_ * D);
+  std::vector<float> rest_v(rest_k.size());
+  for (int h = 0; h < n_kv_; ++h) {
+    std::vector<float> kb(static_cast<size_t>(n_tail) * D), vb(kb.size());
+    tail_.read(h, 0, n_tail, kb.data(), vb.data());
+    compress_into(heads_[h], kb.data(), vb.data(), n_done, norms_.data() + static_cast<size_t>(h) * D);
+    for (int64_t t = n_done; t < n_tail; ++t)
+      for (int d = 0; d < D; ++d) {
+        rest_k[((t - n_done) * n_kv_ + h) * D + d] = kb[t * D + d];
+        rest_v[((t - n_done) * n_kv_ + h) * D + d] = vb[t * D + d];
+      }
+  }
+  tail_ = DenseLayerCache(n_kv_, D_, group_, storage_.tail);
+  if (n_tail > n_done) tail_.append(rest_k.data(), rest_v.data(), static_cast<int>(n_tail - n_done));
 }
 
 SparkView SparkLayerCache::view(int h) const {

@@ -58,7 +58,8 @@ class SparkLayerCache : public LayerCache {
   void build(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
              const float* norms, int layer);
 
-  void append(const float* k, const float* v, int n) override { tail_.append(k, v, n); }
+  // New tokens go to the dense tail; with decode_block, full blocks of it are then compressed.
+  void append(const float* k, const float* v, int n) override;
   void attend(const float* q, int n_q, float* out) const override;
   int64_t n_tokens(int h) const override { return heads_[h].n + tail_.n_tokens(h); }
   size_t bytes() const override;
@@ -76,7 +77,11 @@ class SparkLayerCache : public LayerCache {
   SparkOptions opt_;
   SparkStorage storage_;
   uint64_t sample_key_base_ = 0;
+  // Selects and packs n tokens (k, v: [n, D] f32) of one head onto the end of its store.
+  void compress_into(SparkHeadStore& st, const float* k, const float* v, int64_t n, const float* nrm);
+
   std::vector<SparkHeadStore> heads_;
+  std::vector<float> norms_;  // [n_kv, D] channel norms of the prefill window (decode_block)
   DenseLayerCache tail_;
 };
 

@@ -21,6 +21,9 @@ struct SparkOptions {
   float constant = 0.01f;      // magnitude for the constant recovery
   double value_ratio = 0.0;    // λ_v: value channels pruned per token (0 = values dense)
   uint64_t seed = 0;           // sampled recoveries
+  // Beyond the paper (off by default): once the dense tail of decode-phase tokens reaches this
+  // many tokens, compress them with the prefill's channel norms. 0 keeps decode tokens dense.
+  int decode_block = 0;
 };
 
 // The ε guard on channel norms (the reference divides by zero on an all-zero query channel).

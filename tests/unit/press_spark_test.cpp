@@ -267,3 +267,54 @@ TEST(SparkSpec, BadRecipesGiveClearErrors) {
 
 }  // namespace
 }  // namespace sparkv
+
+namespace sparkv {
+namespace {
+
+// decode_block=B (beyond the paper): decode-phase tokens are compressed in blocks of B with the
+// prefill's channel norms; attention must equal attention over the keys reconstructed from that
+// same rule, and the compressed count must grow by whole blocks.
+TEST(SparkDecodeBlock, CompressesWholeBlocksOfTheTail) {
+  const int n_kv = 2, g = 2, D = 64, H = n_kv * g;
+  SparkFixtureData s(n_kv, g, D, 200, 31);
+  const auto norms = s.norms();
+  SparkOptions o;
+  o.ratio = 0.5;
+  o.decode_block = 16;
+  SparkLayerCache cache(n_kv, D, g, o);
+  cache.build(s.cache, TokenSelection::all(n_kv, 200).kept, norms.data(), 0);
+  auto kt = randn(static_cast<size_t>(37) * n_kv * D, 41), vt = randn(static_cast<size_t>(37) * n_kv * D, 42);
+  for (int i = 0; i < 37; ++i)  // one token at a time, as decoding appends
+    cache.append(kt.data() + static_cast<size_t>(i) * n_kv * D, vt.data() + static_cast<size_t>(i) * n_kv * D, 1);
+  EXPECT_EQ(cache.n_compressed(0), 200 + 32);
+  EXPECT_EQ(cache.tail().n_tokens(0), 5);
+  EXPECT_EQ(cache.n_tokens(1), 237);
+  auto q = randn(static_cast<size_t>(H) * D, 43, 0.5f);
+  std::vector<float> out(static_cast<size_t>(H) * D);
+  cache.attend(q.data(), 1, out.data());
+  for (int h = 0; h < n_kv; ++h) {
+    std::vector<std::vector<float>> keys, vals;
+    auto add = [&](const float* k, const float* v, bool compressed) {
+      if (compressed) keys.push_back(expected_khat(k, norms.data() + h * D, D, o));
+      else {
+        std::vector<float> kr(D);
+        for (int d = 0; d < D; ++d) kr[d] = h16(k[d]);
+        keys.push_back(kr);
+      }
+      std::vector<float> vr(D);
+      for (int d = 0; d < D; ++d) vr[d] = h16(v[d]);
+      vals.push_back(vr);
+    };
+    for (int t = 0; t < 200; ++t)
+      add(s.k.data() + (static_cast<size_t>(t) * n_kv + h) * D, s.v.data() + (static_cast<size_t>(t) * n_kv + h) * D, true);
+    for (int i = 0; i < 37; ++i)
+      add(kt.data() + (static_cast<size_t>(i) * n_kv + h) * D, vt.data() + (static_cast<size_t>(i) * n_kv + h) * D, i < 32);
+    for (int j = 0; j < g; ++j) {
+      const auto ref = naive_attention(q.data() + (h * g + j) * D, keys, vals, D);
+      for (int d = 0; d < D; ++d) ASSERT_NEAR(out[(h * g + j) * D + d], ref[d], 1e-5 * (1 + std::abs(ref[d])));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sparkv
