@@ -2,6 +2,8 @@
 // softmax attention written out in the test, and the {m, l, o} merge.
 #include <gtest/gtest.h>
 
+#include "attn_test_util.h"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -15,31 +17,11 @@
 namespace sparkv {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::naive_attention;
+using test::randn;
+
 
 // Plain softmax attention for one query head over n keys, in double.
-std::vector<double> naive_attention(const float* q, const float* k, const float* v, int64_t n, int D) {
-  std::vector<double> s(n);
-  double mx = -1e300;
-  for (int64_t t = 0; t < n; ++t) {
-    double acc = 0;
-    for (int d = 0; d < D; ++d) acc += static_cast<double>(q[d]) * k[t * D + d];
-    s[t] = acc / std::sqrt(static_cast<double>(D));
-    mx = std::max(mx, s[t]);
-  }
-  double sum = 0;
-  for (auto& x : s) sum += (x = std::exp(x - mx));
-  std::vector<double> out(D, 0.0);
-  for (int64_t t = 0; t < n; ++t)
-    for (int d = 0; d < D; ++d) out[d] += s[t] / sum * v[t * D + d];
-  return out;
-}
 
 TEST(AttnDense, Avx2MatchesReference) {
   if (!cpu_features().has_avx2_set()) GTEST_SKIP() << "no AVX2";

@@ -6,6 +6,8 @@
 // independently rebuilt keys, byte formulas, and error messages.
 #include <gtest/gtest.h>
 
+#include "attn_test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -26,17 +28,13 @@
 namespace sparkv {
 namespace {
 
+using test::naive_attention;
+using test::randn;
+
 constexpr KvDtype kAllTypes[] = {KvDtype::kF32,  KvDtype::kF16,  KvDtype::kBF16,
                                  KvDtype::kQ8_0, KvDtype::kQ4_0, KvDtype::kQ4_1,
                                  KvDtype::kQ5_0, KvDtype::kQ5_1, KvDtype::kIQ4_NL};
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 float h16(float x) { return fp16_to_f32(f32_to_fp16(x)); }
 
@@ -173,22 +171,6 @@ TEST(KvCacheRoundTrip, HandRowEveryType) {
 // ---- attention over each type -------------------------------------------------------------
 
 // Softmax attention of one query head over n dequantized rows, in double.
-std::vector<double> naive_attention(const float* q, const float* k, const float* v, int64_t n, int D) {
-  std::vector<double> s(n);
-  double mx = -1e300;
-  for (int64_t t = 0; t < n; ++t) {
-    double acc = 0;
-    for (int d = 0; d < D; ++d) acc += static_cast<double>(q[d]) * k[t * D + d];
-    s[t] = acc / std::sqrt(static_cast<double>(D));
-    mx = std::max(mx, s[t]);
-  }
-  double sum = 0;
-  for (auto& x : s) sum += (x = std::exp(x - mx));
-  std::vector<double> out(D, 0.0);
-  for (int64_t t = 0; t < n; ++t)
-    for (int d = 0; d < D; ++d) out[d] += s[t] / sum * v[t * D + d];
-  return out;
-}
 
 // max |a - b| over max |b|.
 double rel_err(const float* a, const std::vector<double>& b) {

@@ -3,6 +3,8 @@
 // and bad recipes.
 #include <gtest/gtest.h>
 
+#include "attn_test_util.h"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -16,13 +18,9 @@
 namespace sparkv {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::naive_attention;
+using test::randn;
+
 
 float h16(float x) { return fp16_to_f32(f32_to_fp16(x)); }
 
@@ -70,24 +68,6 @@ std::vector<float> expected_khat(const float* k, const float* n, int D, const Sp
   return out;
 }
 
-std::vector<double> naive_attention(const float* q, const std::vector<std::vector<float>>& keys,
-                                    const std::vector<std::vector<float>>& vals, int D) {
-  const size_t n = keys.size();
-  std::vector<double> s(n);
-  double mx = -1e300;
-  for (size_t t = 0; t < n; ++t) {
-    double a = 0;
-    for (int d = 0; d < D; ++d) a += static_cast<double>(q[d]) * keys[t][d];
-    s[t] = a / std::sqrt(static_cast<double>(D));
-    mx = std::max(mx, s[t]);
-  }
-  double sum = 0;
-  for (auto& x : s) sum += (x = std::exp(x - mx));
-  std::vector<double> out(D, 0.0);
-  for (size_t t = 0; t < n; ++t)
-    for (int d = 0; d < D; ++d) out[d] += s[t] / sum * vals[t][d];
-  return out;
-}
 
 void check_against_reconstruction(int D, int g, const SparkOptions& o, int64_t T, int n_tail) {
   const int n_kv = 2, H = n_kv * g;

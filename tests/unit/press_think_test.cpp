@@ -3,6 +3,8 @@
 // byte accounting of the packed form.
 #include <gtest/gtest.h>
 
+#include "attn_test_util.h"
+
 #include <cmath>
 #include <random>
 
@@ -19,15 +21,11 @@
 namespace sparkv {
 namespace {
 
+using test::naive_attention;
+using test::randn;
+
 using test::PressCase;
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> x(n);
-  for (auto& v : x) v = d(rng);
-  return x;
-}
 
 TEST(PressThink, ChannelsMatchReference) {
   int checked = 0;
