@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy                  # golden-fixture generators (tests/golden)
   gnuplot-nox                            # report plots
+  clang libclang-rt-dev libomp-dev       # sanitizer + libFuzzer stages of scripts/ci-extra.sh
 )
 if [[ "${1:-}" == "--train" ]]; then
   packages+=(python3-torch python3-regex wamerican)

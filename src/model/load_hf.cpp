@@ -135,8 +135,12 @@ ModelConfig read_config(const std::string& dir) {
       c.rope_factor = static_cast<float>(r.get_num(*sc, "factor", 8.0));
       c.rope_low_freq_factor = static_cast<float>(r.get_num(*sc, "low_freq_factor", 1.0));
       c.rope_high_freq_factor = static_cast<float>(r.get_num(*sc, "high_freq_factor", 4.0));
-      c.rope_orig_ctx =
-          static_cast<int>(r.get_num(*sc, "original_max_position_embeddings", 8192.0));
+      // Range-checked before the cast: a double outside int's range is undefined behaviour.
+      const double orig = r.get_num(*sc, "original_max_position_embeddings", 8192.0);
+      SPARKV_CHECK(orig >= 1 && orig < 2147483648.0,
+                   "{}: rope_scaling original_max_position_embeddings {} is out of range", path,
+                   orig);
+      c.rope_orig_ctx = static_cast<int>(orig);
     } else if (type == "linear") {
       c.rope_scaling = RopeScaling::kLinear;
       c.rope_factor = static_cast<float>(r.get_num(*sc, "factor", 1.0));

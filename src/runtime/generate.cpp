@@ -41,7 +41,9 @@ GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sa
   SPARKV_CHECK(!prompt.empty(), "the prompt is empty (no tokens)");
   // Refuse up front rather than fail mid-generation.
   SPARKV_CHECK(session.n_past() + static_cast<int64_t>(prompt.size()) <= session.n_ctx(),
-               "prompt of {} tokens exceeds the context size of {} tokens", prompt.size(),
+               "prompt of {} tokens exceeds the context size of {} tokens (raise --ctx-size or "
+               "pass --truncate middle)",
+               prompt.size(),
                session.n_ctx() - session.n_past());
   GenerateResult r;
   const int V = session.model().config().n_vocab;

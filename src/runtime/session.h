@@ -25,7 +25,8 @@ struct SessionOptions {
 };
 
 // Bytes a dense cache holding n_ctx tokens takes in every layer: n_layer x n_kv_heads x n_ctx
-// rounded up to whole 256-token pages x (K row + V row bytes). What kv_mem_limit is checked against.
+// rounded up to whole pages (DenseLayerCache::kPageTokens) x (K row + V row bytes). What
+// kv_mem_limit is checked against.
 uint64_t dense_kv_bytes(const ModelConfig& c, int64_t n_ctx, KvTypes types);
 
 class Session {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tokenizer/utf8.h"
+
 namespace sparkv {
 
 namespace {
@@ -11,8 +13,15 @@ bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
 }  // namespace
 
 AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens) : tokens_(std::move(tokens)) {
+  // A text that is not well-formed UTF-8 (possible in a GGUF vocabulary) could match inside a
+  // character and leave a segment that starts or ends mid-sequence, which the split regex
+  // (PCRE2_NO_UTF_CHECK) and the SentencePiece merger must never see. Valid UTF-8 text only ever
+  // matches on character boundaries, so such tokens are simply never matched in prompts.
   tokens_.erase(std::remove_if(tokens_.begin(), tokens_.end(),
-                               [](const AddedToken& t) { return t.content.empty(); }),
+                               [](const AddedToken& t) {
+                                 return t.content.empty() ||
+                                        utf8_find_invalid(t.content) != std::string::npos;
+                               }),
                 tokens_.end());
   std::stable_sort(tokens_.begin(), tokens_.end(), [](const AddedToken& a, const AddedToken& b) {
     return a.content.size() > b.content.size();

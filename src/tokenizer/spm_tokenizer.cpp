@@ -1,5 +1,6 @@
 #include "tokenizer/spm_tokenizer.h"
 
+#include <algorithm>
 #include <queue>
 
 #include <fmt/format.h>
@@ -150,7 +151,10 @@ void SpmTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out)
   };
   std::vector<Sym> sym;
   for (size_t p = 0; p < s.size();) {
-    const size_t n = utf8_sequence_length(s, p);  // s is valid: checked by encode()
+    // encode() checked the whole text, but an added token whose text ends inside a UTF-8
+    // sequence (a hostile vocabulary) leaves a segment starting mid-sequence: take such a byte on
+    // its own (it goes to byte fallback) rather than loop forever on a zero length.
+    const size_t n = std::max<size_t>(utf8_sequence_length(s, p), 1);
     sym.push_back({p, n, static_cast<int32_t>(sym.size()) - 1, static_cast<int32_t>(sym.size()) + 1});
     p += n;
   }

@@ -165,6 +165,13 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf(const std::string& path_in) {
     }
     const int64_t n = by_id.rbegin()->first + 1;
     SPARKV_CHECK(n <= (int64_t{1} << 24), "{}: token id {} is implausibly large", src, n - 1);
+    // Holes in the id space become "<unused_N>" placeholders. Real files have none or a few;
+    // bounding them by the ids the file defines keeps a 3 KB file with one id near 2^24 from
+    // costing gigabytes and minutes (found by fuzz_tokenizer_json as a slow unit).
+    const int64_t defined = static_cast<int64_t>(by_id.size());
+    SPARKV_CHECK(n <= 2 * defined + 1024,
+                 "{}: token id {} leaves {} of {} ids undefined (the id space is implausibly sparse)",
+                 src, n - 1, n - defined, n);
     std::vector<std::string> tokens(n);
     std::vector<int32_t> types(n, kTokenNormal);
     for (int64_t i = 0; i < n; ++i) {
