@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from model import Config, LlamaForCausalLM  # noqa: E402
+from model import Config, LlamaForCausalLM, prev_token_init  # noqa: E402
 from sparkv_gen.bpe import Tokenizer  # noqa: E402
 from sparkv_gen.prose import paragraphs  # noqa: E402
 from sparkv_gen.rng import SplitMix64, stream  # noqa: E402
@@ -172,6 +172,14 @@ def save_ckpt(path, model, opt, st, rng, cfg, a):
     os.replace(tmp, path)
 
 
+def make_optimizer(model, a):
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2]
+    nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": a.wd},
+                              {"params": nodecay, "weight_decay": 0.0}],
+                             lr=a.lr, betas=(0.9, 0.95))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/work/sparkv-train/run1")
@@ -190,7 +198,8 @@ def main():
     ap.add_argument("--decay-start", type=float, default=0.85, help="fraction of the time budget")
     ap.add_argument("--wd", type=float, default=0.1)
     ap.add_argument("--answer-weight", type=float, default=1.0)
-    ap.add_argument("--copy-steps", type=int, default=300)
+    ap.add_argument("--copy-steps", type=int, default=50)
+    ap.add_argument("--prev-token-init", type=int, default=1)
     ap.add_argument("--tokens-short", type=int, default=2048)
     ap.add_argument("--tokens-long", type=int, default=4096)
     ap.add_argument("--max-len", type=int, default=2048)
@@ -218,7 +227,7 @@ def main():
         model = LlamaForCausalLM(cfg)
         model.load_state_dict(ck["model"])
         model.to(device)
-        opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=a.wd)
+        opt = make_optimizer(model, a)
         opt.load_state_dict(ck["opt"])
         st = ck["state"]
         rng = SplitMix64(0)
@@ -232,12 +241,11 @@ def main():
                      num_key_value_heads=a.kv_heads, head_dim=64, rope_theta=a.rope_theta,
                      max_position_embeddings=max(4096, a.max_len),
                      bos_token_id=tok.bos_id, eos_token_id=tok.eos_id)
-        model = LlamaForCausalLM(cfg).to(device)
-        decay = [p for n, p in model.named_parameters() if p.dim() == 2]
-        nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd},
-                                 {"params": nodecay, "weight_decay": 0.0}],
-                                lr=a.lr, betas=(0.9, 0.95))
+        model = LlamaForCausalLM(cfg)
+        if a.prev_token_init:
+            prev_token_init(model, seed=a.seed)
+        model.to(device)
+        opt = make_optimizer(model, a)
         st = {"step": 0, "stage": 0, "stage_start_step": 0, "stage_start_elapsed": 0.0,
               "elapsed": 0.0, "tokens": 0, "ema": {}, "history": []}
         rng = SplitMix64(0x5EED0000 + a.seed)
