@@ -61,7 +61,7 @@ TEST_P(ForwardGolden, LogitsAndGreedyMatchReference) {
   Session g(*model, so);
   g.feed(prompt);
   std::vector<int32_t> out;
-  for (int i = 0; i < e["greedy"].size(); ++i) {
+  for (size_t i = 0; i < e["greedy"].size(); ++i) {
     const int32_t id = argmax(g.logits().data(), V);
     out.push_back(id);
     g.feed({id});
