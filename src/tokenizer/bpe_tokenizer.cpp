@@ -35,8 +35,7 @@ std::string nfc(std::string_view s) {
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(BpeVocab v)
-    : tokens_(std::move(v.tokens)),
-      types_(std::move(v.token_types)),
+    : VocabTokenizer(std::move(v.tokens), std::move(v.token_types)),
       split_(v.split_pattern),
       nfc_(v.nfc),
       ignore_merges_(v.ignore_merges) {
@@ -87,60 +86,13 @@ BpeTokenizer::BpeTokenizer(BpeVocab v)
   added_ = AddedTokenMatcher(v.added.empty() ? added_tokens_from_types(tokens_, types_)
                                              : std::move(v.added));
 
-  const SpecialIds& sp = v.special;
-  bos_id_ = sp.bos;
-  eos_id_ = sp.eos;
-  add_bos_ = sp.add_bos && sp.bos >= 0;
-  chat_template_ = sp.chat_template;
-  kind_ = "gpt2";
-  pre_ = sp.pre;
-  stop_ids_ = collect_stop_ids(sp, tokens_);
-}
-
-void BpeTokenizer::check_id(int32_t id) const {
-  SPARKV_CHECK(id >= 0 && id < n_vocab(), "token id {} is out of range (vocab size {})", id,
-               n_vocab());
-}
-
-std::string BpeTokenizer::token_bytes(int32_t id) const {
-  check_id(id);
-  return bytes_[id];
-}
-
-const std::string& BpeTokenizer::token_text(int32_t id) const {
-  check_id(id);
-  return tokens_[id];
-}
-
-bool BpeTokenizer::is_special(int32_t id) const {
-  check_id(id);
-  return types_[id] == kTokenControl;
+  set_special(v.special, "gpt2");
 }
 
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
-  std::string out;
-  for (int32_t id : ids) {
-    check_id(id);
-    if (skip_special && types_[id] == kTokenControl) continue;
-    out += bytes_[id];
-  }
+  std::string out = concat_bytes(ids, skip_special);
   // Ids can end mid-character or form invalid sequences; the text we hand out is always UTF-8.
   if (utf8_find_invalid(out) != std::string::npos) return utf8_sanitize(out);
-  return out;
-}
-
-std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos,
-                                          bool parse_special) const {
-  utf8_check(text, "encode input");
-  std::vector<int32_t> out;
-  out.reserve(text.size() / 3 + 2);
-  if (add_bos && add_bos_) out.push_back(bos_id_);
-  std::vector<TextSegment> segs;
-  added_.split(text, parse_special, segs);
-  for (const TextSegment& s : segs) {
-    if (s.id >= 0) out.push_back(s.id);
-    else encode_text(s.text, out);
-  }
   return out;
 }
 

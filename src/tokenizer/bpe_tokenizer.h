@@ -13,6 +13,7 @@
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/split_regex.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_tokenizer.h"
 #include "tokenizer/vocab_common.h"
 
 namespace sparkv {
@@ -30,17 +31,11 @@ struct BpeVocab {
   std::vector<AddedToken> added;
 };
 
-class BpeTokenizer final : public Tokenizer {
+class BpeTokenizer final : public VocabTokenizer {
  public:
   explicit BpeTokenizer(BpeVocab vocab);
 
-  std::vector<int32_t> encode(std::string_view text, bool add_bos = true,
-                              bool parse_special = true) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const override;
-  std::string token_bytes(int32_t id) const override;
-  const std::string& token_text(int32_t id) const override;
-  int32_t n_vocab() const override { return static_cast<int32_t>(tokens_.size()); }
-  bool is_special(int32_t id) const override;
 
  private:
   struct MergeInfo {
@@ -50,20 +45,13 @@ class BpeTokenizer final : public Tokenizer {
   static uint64_t pair_key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
-  void check_id(int32_t id) const;
-  void encode_text(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_text(std::string_view text, std::vector<int32_t>& out) const override;
   void encode_piece(std::string_view bytes, std::vector<int32_t>& out) const;
 
-  std::vector<std::string> tokens_;
-  std::vector<std::string> bytes_;  // decoded bytes by id
-  std::vector<int32_t> types_;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> token_to_id_;
   std::unordered_map<uint64_t, MergeInfo> merges_;
-  int32_t byte_token_[256];
   SplitRegex split_;
   bool nfc_;
   bool ignore_merges_;
-  AddedTokenMatcher added_;
 };
 
 }  // namespace sparkv

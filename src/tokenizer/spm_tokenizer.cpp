@@ -30,9 +30,8 @@ int parse_byte_token(const std::string& t) {
 }  // namespace
 
 SpmTokenizer::SpmTokenizer(SpmVocab v)
-    : tokens_(std::move(v.tokens)),
+    : VocabTokenizer(std::move(v.tokens), std::move(v.token_types)),
       scores_(std::move(v.scores)),
-      types_(std::move(v.token_types)),
       add_space_prefix_(v.add_space_prefix) {
   const std::string& src = v.source;
   SPARKV_CHECK(!tokens_.empty(), "{}: the vocabulary is empty", src);
@@ -67,61 +66,15 @@ SpmTokenizer::SpmTokenizer(SpmVocab v)
   added_ = AddedTokenMatcher(v.added.empty() ? added_tokens_from_types(tokens_, types_)
                                              : std::move(v.added));
 
-  const SpecialIds& sp = v.special;
-  bos_id_ = sp.bos;
-  eos_id_ = sp.eos;
-  unk_id_ = sp.unk;
-  add_bos_ = sp.add_bos && sp.bos >= 0;
-  chat_template_ = sp.chat_template;
-  kind_ = "llama";
-  pre_ = sp.pre;
-  stop_ids_ = collect_stop_ids(sp, tokens_);
-}
-
-void SpmTokenizer::check_id(int32_t id) const {
-  SPARKV_CHECK(id >= 0 && id < n_vocab(), "token id {} is out of range (vocab size {})", id,
-               n_vocab());
-}
-
-std::string SpmTokenizer::token_bytes(int32_t id) const {
-  check_id(id);
-  return bytes_[id];
-}
-
-const std::string& SpmTokenizer::token_text(int32_t id) const {
-  check_id(id);
-  return tokens_[id];
-}
-
-bool SpmTokenizer::is_special(int32_t id) const {
-  check_id(id);
-  return types_[id] == kTokenControl;
+  unk_id_ = v.special.unk;
+  set_special(v.special, "llama");
 }
 
 std::string SpmTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
-  std::string out;
-  for (int32_t id : ids) {
-    check_id(id);
-    if (skip_special && types_[id] == kTokenControl) continue;
-    out += bytes_[id];
-  }
+  std::string out = concat_bytes(ids, skip_special);
   // The dummy prefix is not part of the text: drop one leading space (HF's Strip decoder).
   if (add_space_prefix_ && !out.empty() && out[0] == ' ') out.erase(0, 1);
   if (utf8_find_invalid(out) != std::string::npos) return utf8_sanitize(out);
-  return out;
-}
-
-std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos,
-                                          bool parse_special) const {
-  utf8_check(text, "encode input");
-  std::vector<int32_t> out;
-  if (add_bos && add_bos_) out.push_back(bos_id_);
-  std::vector<TextSegment> segs;
-  added_.split(text, parse_special, segs);
-  for (const TextSegment& s : segs) {
-    if (s.id >= 0) out.push_back(s.id);
-    else encode_text(s.text, out);
-  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_tokenizer.h"
 #include "tokenizer/vocab_common.h"
 
 namespace sparkv {
@@ -26,32 +27,19 @@ struct SpmVocab {
   std::vector<AddedToken> added;
 };
 
-class SpmTokenizer final : public Tokenizer {
+class SpmTokenizer final : public VocabTokenizer {
  public:
   explicit SpmTokenizer(SpmVocab vocab);
 
-  std::vector<int32_t> encode(std::string_view text, bool add_bos = true,
-                              bool parse_special = true) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const override;
-  std::string token_bytes(int32_t id) const override;
-  const std::string& token_text(int32_t id) const override;
-  int32_t n_vocab() const override { return static_cast<int32_t>(tokens_.size()); }
-  bool is_special(int32_t id) const override;
 
  private:
-  void check_id(int32_t id) const;
-  void encode_text(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_text(std::string_view text, std::vector<int32_t>& out) const override;
   void emit_piece(std::string_view piece, std::vector<int32_t>& out) const;
 
-  std::vector<std::string> tokens_;
-  std::vector<std::string> bytes_;
   std::vector<float> scores_;
-  std::vector<int32_t> types_;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> token_to_id_;
-  int32_t byte_token_[256];
   int32_t unk_id_ = -1;
   bool add_space_prefix_;
-  AddedTokenMatcher added_;
 };
 
 }  // namespace sparkv
