@@ -20,6 +20,17 @@ inline void attn_state_init(int g, int D, float* m, float* l, float* o) {
   for (int i = 0; i < g * D; ++i) o[i] = 0.0f;
 }
 
+// Folds one token into one head's state: score s (already scaled) and value row v [D]. The scalar
+// reference kernels are this, token by token.
+inline void attn_state_push(float s, const float* v, int D, float* m, float* l, float* o) {
+  const float mn = s > *m ? s : *m;
+  const float a = *m == kNegInf ? 0.0f : std::exp(*m - mn);
+  const float p = std::exp(s - mn);
+  *l = *l * a + p;
+  for (int d = 0; d < D; ++d) o[d] = o[d] * a + p * v[d];
+  *m = mn;
+}
+
 // Folds state (m2, l2, o2) into (m, l, o) for g heads of dimension D.
 inline void attn_state_merge(int g, int D, float* m, float* l, float* o, const float* m2,
                              const float* l2, const float* o2) {

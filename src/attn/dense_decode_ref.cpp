@@ -21,13 +21,7 @@ void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, 
     for (int h = 0; h < g; ++h) {
       double s = 0.0;
       for (int d = 0; d < D; ++d) s += static_cast<double>(q[h * D + d]) * kf[d];
-      const float sf = static_cast<float>(s);
-      const float mn = sf > m[h] ? sf : m[h];
-      const float a = m[h] == kNegInf ? 0.0f : std::exp(m[h] - mn);
-      const float p = std::exp(sf - mn);
-      l[h] = l[h] * a + p;
-      for (int d = 0; d < D; ++d) o[h * D + d] = o[h * D + d] * a + p * vf[d];
-      m[h] = mn;
+      attn_state_push(static_cast<float>(s), vf.data(), D, m + h, l + h, o + h * D);
     }
   }
 }

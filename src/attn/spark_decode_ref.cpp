@@ -96,13 +96,7 @@ void attn_spark_update_ref(const float* q, int g, const SparkView& s, int64_t t0
     for (int h = 0; h < g; ++h) {
       double acc = 0.0;
       for (int d = 0; d < D; ++d) acc += static_cast<double>(q[h * D + d]) * k[d];
-      const float sc = static_cast<float>(acc);
-      const float mn = sc > m[h] ? sc : m[h];
-      const float a = m[h] == kNegInf ? 0.0f : std::exp(m[h] - mn);
-      const float p = std::exp(sc - mn);
-      l[h] = l[h] * a + p;
-      for (int d = 0; d < D; ++d) o[h * D + d] = o[h * D + d] * a + p * v[d];
-      m[h] = mn;
+      attn_state_push(static_cast<float>(acc), v.data(), D, m + h, l + h, o + h * D);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Scalar reference of attention over ThinK packed storage (the oracle of the AVX2 twin), and the
 // runtime dispatch.
 #include <cmath>
+#include <vector>
 
 #include "attn/attn_state.h"
 #include "attn/think_decode.h"
@@ -20,17 +21,13 @@ inline float load(const void* p, KvDtype dtype, int64_t i) {
 
 void attn_think_update_ref(const float* q, int g, const void* k, int dk, const void* v, int D,
                            KvDtype dtype, int64_t n, float* m, float* l, float* o) {
+  std::vector<float> vrow(D);
   for (int64_t t = 0; t < n; ++t) {
+    for (int d = 0; d < D; ++d) vrow[d] = load(v, dtype, t * D + d);
     for (int h = 0; h < g; ++h) {
       double s = 0.0;
       for (int c = 0; c < dk; ++c) s += static_cast<double>(q[h * dk + c]) * load(k, dtype, t * dk + c);
-      const float sf = static_cast<float>(s);
-      const float mn = sf > m[h] ? sf : m[h];
-      const float a = m[h] == kNegInf ? 0.0f : std::exp(m[h] - mn);
-      const float p = std::exp(sf - mn);
-      l[h] = l[h] * a + p;
-      for (int d = 0; d < D; ++d) o[h * D + d] = o[h * D + d] * a + p * load(v, dtype, t * D + d);
-      m[h] = mn;
+      attn_state_push(static_cast<float>(s), vrow.data(), D, m + h, l + h, o + h * D);
     }
   }
 }
