@@ -60,7 +60,15 @@ int spark_select_token(const float* k, const float* n, int D, const SparkOptions
     total += s[j];
     order[j] = j;
   }
-  std::sort(order, order + D, [&](int a, int b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  // (score desc, index asc) is a strict total order, so the kept set is well defined; the fixed
+  // variant only needs the partition (O(D)), the coverage variants need the full order.
+  const auto before = [&](int a, int b) { return s[a] > s[b] || (s[a] == s[b] && a < b); };
+  if (opt.variant == SparkVariant::kFixed) {
+    const int t = spark_fixed_keep(D, opt.ratio);
+    if (t > 0 && t < D) std::nth_element(order, order + t, order + D, before);
+  } else {
+    std::sort(order, order + D, before);
+  }
 
   int keep = D;
   switch (opt.variant) {
