@@ -31,6 +31,9 @@ void score_rows(const float* q, const uint8_t* k, size_t row_bytes, int nb, int 
     for (; t + 1 < nb; t += 2) {
       const uint8_t* r0 = k + t * row_bytes;
       const uint8_t* r1 = r0 + row_bytes;
+      // Stream ahead: the rows of the next block are fetched while these are scored.
+      for (size_t b = 0; b < 2 * row_bytes; b += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(r0 + kBlock * row_bytes + b), _MM_HINT_T0);
       __m256 a0[G], a1[G];
       for (int h = 0; h < G; ++h) a0[h] = a1[h] = _mm256_setzero_ps();
       for (int i = 0; i < D / 8; ++i) {

@@ -1,5 +1,7 @@
 #include "kv/dense_cache.h"
 
+#include <xmmintrin.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -88,6 +90,13 @@ void DenseLayerCache::attend_range(int h, int64_t t0, int64_t t1, const float* q
   for (int64_t t = t0; t < t1;) {
     const int64_t in_page = kPageTokens - t % kPageTokens;
     const int64_t cnt = std::min(in_page, t1 - t);
+    // Pages are separate allocations, so the hardware prefetcher restarts at each one: ask for
+    // the next page's keys (to L2) while this page is being read.
+    if (t + cnt < t1) {
+      const char* next = reinterpret_cast<const char*>(k_ptr(h, t + cnt));
+      const size_t bytes = k_row_ * std::min<int64_t>(kPageTokens, t1 - t - cnt);
+      for (size_t b = 0; b < bytes; b += 64) _mm_prefetch(next + b, _MM_HINT_T1);
+    }
     attn_dense_update(q, group_, k_ptr(h, t), v_ptr(h, t), k_type_, v_type_, cnt, D_, m, l, o);
     t += cnt;
   }
