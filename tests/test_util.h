@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,19 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Corrupts 1..max_flips random positions of `bytes`: single-bit flips mixed with whole-byte
+// overwrites (the latter hit the high bytes of lengths and counts). Shared by the format tests.
+inline void mutate_bytes(std::vector<uint8_t>& bytes, std::mt19937& rng, int max_flips) {
+  const int n_flips = 1 + static_cast<int>(rng() % max_flips);
+  for (int k = 0; k < n_flips; ++k) {
+    const size_t pos = rng() % bytes.size();
+    if (rng() % 2)
+      bytes[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    else
+      bytes[pos] = static_cast<uint8_t>(rng());
+  }
+}
 
 inline void write_bytes(const std::string& path, const void* data, size_t n) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);

@@ -582,15 +582,7 @@ TEST_F(GgufTest, RandomByteFlipsThrowOrOpen) {
   int opened = 0, rejected = 0;
   for (int iter = 0; iter < 500; ++iter) {
     std::vector<uint8_t> bytes = full;
-    const int n_flips = 1 + static_cast<int>(rng() % 4);
-    for (int k = 0; k < n_flips; ++k) {
-      const size_t pos = rng() % bytes.size();
-      // Mix single-bit flips with whole-byte overwrites (the latter hit length high bytes).
-      if (rng() % 2)
-        bytes[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
-      else
-        bytes[pos] = static_cast<uint8_t>(rng());
-    }
+    test::mutate_bytes(bytes, rng, 4);
     test::write_bytes(path, bytes);
     try {
       GgufFile f(path);

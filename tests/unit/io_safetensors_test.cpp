@@ -429,14 +429,7 @@ TEST_F(SafetensorsTest, RandomByteFlipsThrowOrOpen) {
   int opened = 0, rejected = 0;
   for (int iter = 0; iter < 500; ++iter) {
     std::vector<uint8_t> bytes = full;
-    const int n_flips = 1 + static_cast<int>(rng() % 3);
-    for (int k = 0; k < n_flips; ++k) {
-      const size_t pos = rng() % bytes.size();
-      if (rng() % 2)
-        bytes[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
-      else
-        bytes[pos] = static_cast<uint8_t>(rng());
-    }
+    test::mutate_bytes(bytes, rng, 3);
     test::write_bytes(path, bytes);
     try {
       SafetensorsModel m(path);
