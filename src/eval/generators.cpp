@@ -238,8 +238,8 @@ Built build_passkey(const std::string& task, uint64_t seed, int64_t length, int6
   const std::vector<std::string> units(static_cast<size_t>(n), kFiller);
   Built b;
   b.context =
-      "A pass key is hidden inside a lot of unrelated text below. Find it and remember it; a "
-      "question about it follows the text.\n" +
+      "There is an important info hidden inside a lot of irrelevant text. Find it and memorize "
+      "it. I will quiz you about the important information there.\n" +
       join(insert_units(units, {{depth_pos(d, n), line}}), "\n") + "\n";
   b.question = "What is the pass key?";
   b.prefix = " The pass key is";

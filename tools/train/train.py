@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from model import Config, LlamaForCausalLM, prev_token_init  # noqa: E402
+from model import Config, LlamaForCausalLM, induction_init, prev_token_init  # noqa: E402
 from sparkv_gen.bpe import Tokenizer  # noqa: E402
 from sparkv_gen.prose import paragraphs  # noqa: E402
 from sparkv_gen.rng import SplitMix64, stream  # noqa: E402
@@ -191,21 +191,22 @@ def main():
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)
-    ap.add_argument("--rope-theta", type=float, default=10000.0)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--rope-theta", type=float, default=500000.0)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--decay-start", type=float, default=0.85, help="fraction of the time budget")
     ap.add_argument("--wd", type=float, default=0.1)
     ap.add_argument("--answer-weight", type=float, default=1.0)
-    ap.add_argument("--copy-steps", type=int, default=50)
-    ap.add_argument("--prev-token-init", type=int, default=1)
+    ap.add_argument("--copy-steps", type=int, default=300, help="most steps of pure copy warm-up")
+    ap.add_argument("--copy-acc", type=float, default=0.5, help="copy exact-match EMA that ends the warm-up")
+    ap.add_argument("--init", choices=["induction", "prev", "random"], default="induction")
     ap.add_argument("--tokens-short", type=int, default=2048)
     ap.add_argument("--tokens-long", type=int, default=4096)
     ap.add_argument("--max-len", type=int, default=2048)
     ap.add_argument("--advance-acc", type=float, default=0.8)
     ap.add_argument("--stage-min-steps", type=int, default=60)
-    ap.add_argument("--stage-max-frac", default="0.10,0.10,0.15,0.20,0.45,0.2",
+    ap.add_argument("--stage-max-frac", default="0.08,0.08,0.12,0.20,0.45,0.2",
                     help="max fraction of the time budget spent in each stage")
     ap.add_argument("--budget-h", type=float, default=3.0)
     ap.add_argument("--max-steps", type=int, default=10 ** 9)
@@ -242,7 +243,9 @@ def main():
                      max_position_embeddings=max(4096, a.max_len),
                      bos_token_id=tok.bos_id, eos_token_id=tok.eos_id)
         model = LlamaForCausalLM(cfg)
-        if a.prev_token_init:
+        if a.init == "induction":
+            induction_init(model, seed=a.seed, max_dist=a.max_len)
+        elif a.init == "prev":
             prev_token_init(model, seed=a.seed)
         model.to(device)
         opt = make_optimizer(model, a)
@@ -312,7 +315,7 @@ def main():
         # curriculum: advance when the bar tasks' EMA accuracy >= advance_acc, or the stage's
         # share of the time budget is spent
         if not st.get("copy_done") and (st["step"] >= a.copy_steps or (
-                st["step"] >= 50 and st["ema"].get("copy", 0.0) >= 0.9)):
+                st["step"] >= 50 and st["ema"].get("copy", 0.0) >= a.copy_acc)):
             st["copy_done"] = True
             ev = {"event": "copy_done", "step": st["step"], "copy_ema": round(st["ema"].get("copy", 0.0), 3),
                   "elapsed": round(st["elapsed"], 1)}

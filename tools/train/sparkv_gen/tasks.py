@@ -181,8 +181,10 @@ def _passkey(task, seed, length, n):
     d = pos.below(40)
     line = f"The pass key is {key}. Remember it. {key} is the pass key."
     lines = insert_units([FILLER] * n, [(depth_pos(d, n), line)])
-    context = ("A pass key is hidden inside a lot of unrelated text below. Find it and remember it; "
-               "a question about it follows the text.\n" + "\n".join(lines) + "\n")
+    # RULER's task line: it does not contain the cue "pass key is", so the cue is unambiguous
+    context = ("There is an important info hidden inside a lot of irrelevant text. Find it and "
+               "memorize it. I will quiz you about the important information there.\n"
+               + "\n".join(lines) + "\n")
     return context, "What is the pass key?", " The pass key is", [key], [d]
 
 
