@@ -22,5 +22,7 @@ std::unique_ptr<Press> make_expected(PressParams& p);      // budget|ratio, sink
 std::unique_ptr<Press> make_think(PressParams& p);         // ratio, window=32, recent=0
 // SparK (press/spark_press.cpp).
 std::unique_ptr<Press> make_spark(PressParams& p);
+// Dense llama.cpp cache types applied after prefill (press/quant_press.cpp).
+std::unique_ptr<Press> make_quant(PressParams& p);         // k=f16, v=f16 (f32 ... iq4_nl)
 
 }  // namespace sparkv

@@ -37,6 +37,7 @@ const std::vector<Method>& methods() {
       {"spark",
        {"ratio", "window", "recovery", "variant", "p", "values", "constant", "seed", "kq", "decode_block"},
        make_spark},
+      {"quant", {"k", "v"}, make_quant},
   };
   return m;
 }

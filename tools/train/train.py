@@ -58,7 +58,12 @@ def make_doc(kind, seed, L, tok, rng):
         h = (L - 1) // 2
         # alphabet: the first COPY_ALPHABET merged tokens (frequent English pieces whose
         # embeddings train anyway); a small alphabet makes induction form fast
-        x = [256 + rng.below(COPY_ALPHABET) for _ in range(h)]
+        # one doc in three copies digit strings: answers are digit sequences, whose copying
+        # needs multi-token matching (10 symbols) and digit embeddings that stay distinct
+        if rng.below(3) == 0:
+            x = [tok.digit_ids[rng.below(10)] for _ in range(h)]
+        else:
+            x = [256 + rng.below(COPY_ALPHABET) for _ in range(h)]
         return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
     if kind == "prose":
         r = stream("prose", seed, L, "hay")
@@ -218,6 +223,7 @@ def main():
     torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tok = Tokenizer.load(a.tokenizer)
+    tok.digit_ids = [tok.encode_ordinary(str(i))[0] for i in range(10)]
     os.makedirs(a.out, exist_ok=True)
     ckpt_path = os.path.join(a.out, "ckpt.pt")
     log_path = os.path.join(a.out, "log.jsonl")

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Plot a training log with gnuplot (Debian package; matplotlib is not installed here).
+
+    /usr/bin/python3 tools/train/plot_log.py /work/sparkv-train/run2 --out models/training-curve.png
+
+Top: total, LM and answer-token loss (smoothed over 25 steps) against training hours; bottom:
+teacher-forced exact match of the bar tasks (every 10 steps) with the curriculum's stage length.
+"""
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+
+BAR = ["passkey", "s1", "s2", "mk1", "mk2"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    recs = [json.loads(ln) for ln in open(os.path.join(a.run, "log.jsonl"))]
+    steps = [r for r in recs if "loss" in r]
+    tmp = tempfile.mkdtemp()
+    with open(os.path.join(tmp, "loss.dat"), "w") as f:
+        win = []
+        for r in steps:
+            win.append((r["loss"], r["lm_loss"], r["ans_loss"]))
+            win = win[-25:]
+            m = [sum(x[i] for x in win) / len(win) for i in range(3)]
+            f.write(f"{r['elapsed'] / 3600:.4f} {m[0]:.4f} {m[1]:.4f} {m[2]:.4f} {r['T']}\n")
+    with open(os.path.join(tmp, "acc.dat"), "w") as f:
+        for r in steps:
+            if "acc" in r:
+                f.write(f"{r['elapsed'] / 3600:.4f} " + " ".join(
+                    str(r["acc"].get(k, "NaN")) for k in BAR) + f" {r['T']}\n")
+    gp = f"""
+set terminal pngcairo size 1000,800
+set output '{os.path.abspath(a.out)}'
+set multiplot layout 2,1
+set grid
+set xlabel 'training hours (CPU time / 2 threads)'
+set ylabel 'loss (25-step mean)'
+set y2label 'stage length T'
+set y2tics
+set logscale y2 2
+plot '{tmp}/loss.dat' u 1:2 w l t 'total', '' u 1:3 w l t 'LM (all tokens)', \
+     '' u 1:4 w l t 'answer tokens', '' u 1:5 axes x1y2 w l dt 2 t 'T'
+unset y2label; unset y2tics; unset logscale y2
+set ylabel 'answer exact match (training batch)'
+set yrange [0:1.05]
+plot for [i=2:{1 + len(BAR)}] '{tmp}/acc.dat' u 1:i w l t word('{' '.join(BAR)}', i-1)
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=gp.encode(), check=True)
+    print("wrote", a.out)
+
+
+if __name__ == "__main__":
+    main()
