@@ -4,29 +4,32 @@
 
 namespace sparkv {
 
+PressContext press_context(const Session& session, const PrefillCapture& capture, int layer,
+                           int64_t n_prompt, uint64_t seed) {
+  const auto* dense = dynamic_cast<const DenseLayerCache*>(session.caches().at(layer).get());
+  SPARKV_CHECK(dense != nullptr, "press: layer {} is already compressed", layer);
+  SPARKV_CHECK(dense->n_tokens(0) == n_prompt,
+               "press: the cache holds {} tokens but the prefill had {} (compress right after "
+               "the first prefill)",
+               dense->n_tokens(0), n_prompt);
+  PressContext ctx;
+  ctx.model = &session.model();
+  ctx.config = &session.model().config();
+  ctx.layer = layer;
+  ctx.cache = dense;
+  ctx.n_prompt = n_prompt;
+  ctx.seed = seed;
+  capture.fill(layer, &ctx);
+  return ctx;
+}
+
 std::vector<std::unique_ptr<LayerCache>> compress_caches(const Session& session,
                                                          const PressPipeline& pipeline,
                                                          const PrefillCapture& capture,
                                                          int64_t n_prompt, uint64_t seed) {
-  const ModelConfig& c = session.model().config();
   std::vector<std::unique_ptr<LayerCache>> out;
-  for (int l = 0; l < c.n_layer; ++l) {
-    const auto* dense = dynamic_cast<const DenseLayerCache*>(session.caches()[l].get());
-    SPARKV_CHECK(dense != nullptr, "press: layer {} is already compressed", l);
-    SPARKV_CHECK(dense->n_tokens(0) == n_prompt,
-                 "press: the cache holds {} tokens but the prefill had {} (compress right after "
-                 "the first prefill)",
-                 dense->n_tokens(0), n_prompt);
-    PressContext ctx;
-    ctx.model = &session.model();
-    ctx.config = &c;
-    ctx.layer = l;
-    ctx.cache = dense;
-    ctx.n_prompt = n_prompt;
-    ctx.seed = seed;
-    capture.fill(l, &ctx);
-    out.push_back(pipeline.apply(ctx));
-  }
+  for (int l = 0; l < session.model().config().n_layer; ++l)
+    out.push_back(pipeline.apply(press_context(session, capture, l, n_prompt, seed)));
   return out;
 }
 

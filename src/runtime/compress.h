@@ -10,6 +10,12 @@
 
 namespace sparkv {
 
+// The press context of one layer of the session's dense prefill: its cache, the prompt length,
+// and what the capture recorded. compress_caches runs the pipeline on exactly this; tests use it
+// to look at the selection an eviction press makes on a real prefill.
+PressContext press_context(const Session& session, const PrefillCapture& capture, int layer,
+                           int64_t n_prompt, uint64_t seed = 0);
+
 // Builds the compressed caches of every layer from the session's dense prefill caches, leaving
 // the session untouched (so one prefill can serve many recipes).
 std::vector<std::unique_ptr<LayerCache>> compress_caches(const Session& session,

@@ -1,6 +1,8 @@
 // Loads the press fixtures written by tests/golden/press_ref.py (random K/V/Q inputs as base64
-// float32, plus the numpy reference's kept indices and channel masks) into an f32 dense cache and
-// a PressContext, so each press can be compared index for index with the reference.
+// float32, plus the numpy reference's kept indices and channel masks) and by
+// tests/golden/make_press_model_case.py (the same format on the embedded model's real prefill
+// state, storing only the last q_rows queries) into an f32 dense cache and a PressContext, so
+// each press can be compared index for index with the reference.
 #pragma once
 
 #include <cstdint>
@@ -64,7 +66,9 @@ inline const nlohmann::json& press_fixture(const std::string& name) {
 struct PressCase {
   const nlohmann::json* j = nullptr;
   int T = 0, n_kv = 0, group = 0, D = 0, window = 0;
-  std::vector<float> k, v, q, colsum;  // k, v: [n_kv, T, D]; q: [T, n_head, D]; colsum: [n_head, T]
+  int q_rows = 0;  // queries stored: the last q_rows prompt positions (T for the random cases)
+  // k, v: [n_kv, T, D]; q: [q_rows, n_head, D]; colsum: [n_head, T]
+  std::vector<float> k, v, q, colsum;
   std::unique_ptr<DenseLayerCache> cache;
   ModelConfig cfg;
 
@@ -75,6 +79,7 @@ struct PressCase {
     group = (*j)["group"];
     D = (*j)["D"];
     window = (*j)["window"];
+    q_rows = j->value("q_rows", T);
     k = decode_f32((*j)["k"]);
     v = decode_f32((*j)["v"]);
     q = decode_f32((*j)["q"]);
@@ -109,7 +114,7 @@ struct PressCase {
     ctx.cache = cache.get();
     ctx.n_prompt = T;
     ctx.window = window;
-    ctx.window_q = q.data() + static_cast<size_t>(T - window) * cfg.n_head * D;
+    ctx.window_q = q.data() + static_cast<size_t>(q_rows - window) * cfg.n_head * D;
     ctx.attn_colsum = colsum.data();
     ctx.seed = seed;
     return ctx;

@@ -29,7 +29,8 @@ using test::PressCase;
 
 TEST(PressThink, ChannelsMatchReference) {
   int checked = 0;
-  for (const char* name : {"case_a", "case_b", "case_c", "case_d"}) {
+  for (const char* name :
+       {"case_a", "case_b", "case_c", "case_d", "case_model_l0", "case_model_l3"}) {
     PressCase c(name);
     for (const auto& e : (*c.j)["entries"]) {
       if (!e.contains("channels")) continue;
@@ -55,7 +56,7 @@ TEST(PressThink, ChannelsMatchReference) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 10);
+  EXPECT_GE(checked, 18);
 }
 
 // Composition order: ThinK after SnapKV scores channels on the survivors only (with the window
