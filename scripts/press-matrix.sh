@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `sparkv run --press P` for every method, and SparK / ThinK stacked on every eviction method, on
+# one generated long-context prompt (niah_multikey_1 by default, 2048 tokens, evaluation seed
+# 2^40; needs /usr/bin/python3 for the generator): prints each recipe's answer, whether it equals
+# the full cache's, and the KV bytes right after compression (`kv_bytes_after_press`).
+#   scripts/press-matrix.sh [TASK] [LENGTH]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${SPARKV_BIN:-build/sparkv}
+model=${MODEL:-models/sparkv-tiny-f16.gguf}
+task=${1:-niah_multikey_1}
+length=${2:-2048}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# The prompt from the evaluation's generator (the Python reference, identical to the C++ port):
+# context + question + answer prefix; `sparkv run` compresses all of it, answer prefix included.
+/usr/bin/python3 - "$task" "$length" > "$tmp/prompt.txt" <<'PY'
+import sys
+sys.path.insert(0, "tools/train")
+from sparkv_gen.bpe import Tokenizer
+from sparkv_gen.tasks import EVAL_SEED_BASE, make_sample
+tok = Tokenizer.load("tools/train/tokenizer/tokenizer.json")
+sys.stdout.write(make_sample(sys.argv[1], EVAL_SEED_BASE, int(sys.argv[2]), tok).prompt)
+PY
+b=256
+evictions=("snapkv:budget=$b" "pyramidkv:budget=$b" "streamingllm:budget=$b" "h2o:budget=$b" "tova:budget=$b"
+  "knorm:budget=$b" "random:budget=$b" "expected:budget=$b")
+recipes=(full "spark:ratio=0.5" "spark:ratio=0.8" "think:ratio=0.5" "think:ratio=0.8" "quant:k=q8_0,v=q8_0")
+for e in "${evictions[@]}"; do recipes+=("$e" "$e+spark:ratio=0.8" "$e+think:ratio=0.5"); done
+printf '| recipe | answer | = full | KV bytes | %% of full |\n|---|---|---|---|---|\n'
+full_text=
+full_bytes=
+for r in "${recipes[@]}"; do
+  "$bin" run -m "$model" -f "$tmp/prompt.txt" -n 12 --press "$r" --json > "$tmp/out.json"
+  python3 - "$tmp/out.json" "$r" "${full_text:-}" "${full_bytes:-0}" > "$tmp/row" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); r = sys.argv[2]; full = sys.argv[3]; fb = int(sys.argv[4])
+t = j["text"].split("\n")[0].strip()
+kb = j["kv_bytes_after_press"] or j["kv_bytes"]  # full: no press, nothing to compress
+same = "–" if r == "full" else ("yes" if t == full else "no")
+pct = 100.0 if r == "full" else 100.0 * kb / fb
+print(f"| `{r}` | {t} | {same} | {kb} | {pct:.1f} |")
+print(t); print(kb)
+PY
+  head -1 "$tmp/row"
+  if [[ $r == full ]]; then full_text=$(sed -n 2p "$tmp/row"); full_bytes=$(sed -n 3p "$tmp/row"); fi
+done
