@@ -1,14 +1,19 @@
 // Decode attention over the dense f16 cache vs the SparK cache, at 4k/16k/32k cached tokens, for
 // one layer shaped like Llama-3-8B's attention (8 KV heads, GQA group 4, head_dim 128) — well past
 // the last-level cache, so the rates are memory-bound. Counters: GB/s of cache bytes read per
-// step, next to BM_StreamTriad (gemv_bench.cpp) measured by the same binary.
+// step, next to BM_StreamTriad (gemv_bench.cpp) measured by the same binary. The second argument
+// picks the kernel set (isa:1 AVX2, isa:2 AVX-512; limit_simd_level), so both run side by side in
+// one process; a set the CPU lacks is reported as an error row.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <random>
 #include <vector>
 
+#include "attn/attn_state.h"
+#include "core/cpu_features.h"
 #include "kv/dense_cache.h"
 #include "kv/spark_cache.h"
 
@@ -58,6 +63,18 @@ const SparkLayerCache& spark_cache(int64_t n, double ratio) {
 }
 
 void run(benchmark::State& state, const LayerCache& cache) {
+  const auto level = static_cast<SimdLevel>(state.range(1));
+  limit_simd_level(level);
+  struct Restore {
+    ~Restore() { limit_simd_level(SimdLevel::kAvx512); }
+  } restore;
+  if (simd_level() != level) {
+    state.SkipWithError("kernel set not supported by this CPU (or disabled by the environment)");
+    return;
+  }
+  state.SetLabel(level == SimdLevel::kAvx512 ? "avx512"
+                 : level == SimdLevel::kAvx2 ? "avx2"
+                                             : "scalar");
   const auto q = randn(static_cast<size_t>(kKv) * kGroup * kD, 7);
   std::vector<float> out(q.size());
   for (auto _ : state) {
@@ -73,10 +90,73 @@ void BM_DecodeAttnDenseF16(benchmark::State& state) { run(state, dense_cache(sta
 void BM_DecodeAttnSpark50(benchmark::State& state) { run(state, spark_cache(state.range(0), 0.5)); }
 void BM_DecodeAttnSpark80(benchmark::State& state) { run(state, spark_cache(state.range(0), 0.8)); }
 
-// Interleaved registration so each context length's three kernels run next to each other.
-BENCHMARK(BM_DecodeAttnDenseF16)->Arg(4096)->Arg(16384)->Arg(32768)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_DecodeAttnSpark50)->Arg(4096)->Arg(16384)->Arg(32768)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_DecodeAttnSpark80)->Arg(4096)->Arg(16384)->Arg(32768)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Each context length's AVX2 and AVX-512 runs are registered next to each other.
+void args(benchmark::internal::Benchmark* b) {
+  b->ArgsProduct({{4096, 16384, 32768},
+                  {static_cast<int>(SimdLevel::kAvx2), static_cast<int>(SimdLevel::kAvx512)}})
+      ->ArgNames({"tokens", "isa"})
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+BENCHMARK(BM_DecodeAttnDenseF16)->Apply(args);
+BENCHMARK(BM_DecodeAttnSpark50)->Apply(args);
+BENCHMARK(BM_DecodeAttnSpark80)->Apply(args);
+
+// The kernels alone on one thread over 1024 tokens of one KV head (512 KiB of f16 K+V, resident in
+// L2): their compute ceiling. A kernel whose rate here is not well above the per-thread share of
+// the triad bandwidth is compute-bound in the tables above.
+void in_cache(benchmark::State& state, const LayerCache& cache, bool spark) {
+  constexpr int64_t kTokens = 1024;
+  const auto level = static_cast<SimdLevel>(state.range(0));
+  limit_simd_level(level);
+  struct Restore {
+    ~Restore() { limit_simd_level(SimdLevel::kAvx512); }
+  } restore;
+  if (simd_level() != level) {
+    state.SkipWithError("kernel set not supported by this CPU (or disabled by the environment)");
+    return;
+  }
+  state.SetLabel(level == SimdLevel::kAvx512 ? "avx512" : "avx2");
+  auto q = randn(static_cast<size_t>(kGroup) * kD, 7);
+  for (auto& x : q) x /= std::sqrt(static_cast<float>(kD));  // the kernels take scaled queries
+  std::vector<float> m(kGroup), l(kGroup), o(kGroup * kD);
+  const auto* dense = dynamic_cast<const DenseLayerCache*>(&cache);
+  const auto* sp = dynamic_cast<const SparkLayerCache*>(&cache);
+  const SparkView view = spark ? sp->view(0) : SparkView{};
+  size_t bytes = 0;
+  for (auto _ : state) {
+    attn_state_init(kGroup, kD, m.data(), l.data(), o.data());
+    if (spark) {
+      attn_spark_update(q.data(), kGroup, view, 0, kTokens, m.data(), l.data(), o.data());
+    } else {
+      dense->attend_range(0, 0, kTokens, q.data(), m.data(), l.data(), o.data());
+    }
+    benchmark::DoNotOptimize(o.data());
+  }
+  bytes = static_cast<size_t>(cache.bytes() / kKv * kTokens / cache.n_tokens(0));
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(bytes) * state.iterations(),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+void BM_DecodeAttnInCacheDenseF16(benchmark::State& state) {
+  in_cache(state, dense_cache(4096), false);
+}
+void BM_DecodeAttnInCacheSpark50(benchmark::State& state) {
+  in_cache(state, spark_cache(4096, 0.5), true);
+}
+void BM_DecodeAttnInCacheSpark80(benchmark::State& state) {
+  in_cache(state, spark_cache(4096, 0.8), true);
+}
+
+void in_cache_args(benchmark::internal::Benchmark* b) {
+  b->Arg(static_cast<int>(SimdLevel::kAvx2))
+      ->Arg(static_cast<int>(SimdLevel::kAvx512))
+      ->ArgNames({"isa"});
+}
+BENCHMARK(BM_DecodeAttnInCacheDenseF16)->Apply(in_cache_args);
+BENCHMARK(BM_DecodeAttnInCacheSpark50)->Apply(in_cache_args);
+BENCHMARK(BM_DecodeAttnInCacheSpark80)->Apply(in_cache_args);
 
 }  // namespace
 }  // namespace sparkv

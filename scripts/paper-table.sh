@@ -5,7 +5,7 @@
 # in int8 / int4), on the embedded model at its trained context, all from one prefill per sample
 # and cache type.
 #
-#   scripts/paper-table.sh                 # 2048 tokens, 50 samples per task (see docs/results/)
+#   scripts/paper-table.sh                 # 2048 tokens, 40 samples per task (see docs/results/)
 #   SAMPLES=5 OUT=/tmp/pt scripts/paper-table.sh
 #
 # The run resumes from OUT/results.jsonl when interrupted. Budgets are tokens per KV head,
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 bin=${SPARKV_BIN:-build/sparkv}
 model=${MODEL:-models/sparkv-tiny-f16.gguf}
 length=${LENGTH:-2048}
-samples=${SAMPLES:-50}
+samples=${SAMPLES:-40}
+ctk_samples=${CTK_SAMPLES:-10}   # the -ctk/-ctv runs need their own prefills
 out=${OUT:-docs/results/paper-table}
 tasks=${TASKS:-passkey,niah_single_1,niah_single_2,niah_single_3,niah_multikey_1,niah_multikey_2,niah_multikey_3,niah_multivalue,niah_multiquery,vt,cwe,fwe}
 w=32
@@ -46,9 +47,9 @@ if echo "$tasks" | tr ',' '\n' | grep -qx passkey; then run passkey "" "${args[@
 # dense quantized caches: each type is its own prefill (the prefill attention reads that cache)
 for t in q8_0 q4_0; do
   if echo "$tasks" | tr ',' '\n' | grep -qx passkey; then
-    run passkey "" --cache-type-k $t --cache-type-v $t --press "spark:ratio=0.5" --press "spark:ratio=0.8"
+    samples=$ctk_samples run passkey "" --cache-type-k $t --cache-type-v $t --press "spark:ratio=0.5" --press "spark:ratio=0.8"
   fi
-  [[ -n "$ruler_tasks" ]] && run ruler "$ruler_tasks" --cache-type-k $t --cache-type-v $t \
+  [[ -n "$ruler_tasks" ]] && samples=$ctk_samples run ruler "$ruler_tasks" --cache-type-k $t --cache-type-v $t \
     --press "spark:ratio=0.5" --press "spark:ratio=0.8"
 done
 "$bin" eval --report "$out"

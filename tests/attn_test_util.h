@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_features.h"
+
 namespace sparkv::test {
 
 inline std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
@@ -47,5 +49,15 @@ inline std::vector<double> naive_attention(const float* q, const std::vector<std
   }
   return naive_attention(q, k.data(), v.data(), static_cast<int64_t>(keys.size()), D);
 }
+
+// Caps the attention kernels' dispatch level (limit_simd_level) for one scope, so a failing
+// assertion cannot leave the cap lowered for the tests that run after it.
+class SimdCap {
+ public:
+  explicit SimdCap(SimdLevel level) { limit_simd_level(level); }
+  ~SimdCap() { limit_simd_level(SimdLevel::kAvx512); }
+  SimdCap(const SimdCap&) = delete;
+  SimdCap& operator=(const SimdCap&) = delete;
+};
 
 }  // namespace sparkv::test

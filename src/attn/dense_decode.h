@@ -25,6 +25,10 @@ void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, 
 // Requires D % 8 == 0 (f32/f16 K and V) or D % 32 == 0 (any other type).
 void attn_dense_update_avx2(const float* q, int g, const void* k, const void* v, KvDtype kt,
                             KvDtype vt, int64_t n, int D, float* m, float* l, float* o);
+// 16 lanes; requires D % 16 == 0 and cpu_features().has_avx512_set(). f32 / f16 / bf16 K and V;
+// any other type combination runs the AVX2 kernel (with its own D requirement).
+void attn_dense_update_avx512(const float* q, int g, const void* k, const void* v, KvDtype kt,
+                              KvDtype vt, int64_t n, int D, float* m, float* l, float* o);
 
 // K and V of the same type (the form the f32 / f16 callers use).
 inline void attn_dense_update(const float* q, int g, const void* k, const void* v, KvDtype dtype,
@@ -38,6 +42,11 @@ inline void attn_dense_update_ref(const float* q, int g, const void* k, const vo
 inline void attn_dense_update_avx2(const float* q, int g, const void* k, const void* v,
                                    KvDtype dtype, int64_t n, int D, float* m, float* l, float* o) {
   attn_dense_update_avx2(q, g, k, v, dtype, dtype, n, D, m, l, o);
+}
+inline void attn_dense_update_avx512(const float* q, int g, const void* k, const void* v,
+                                     KvDtype dtype, int64_t n, int D, float* m, float* l,
+                                     float* o) {
+  attn_dense_update_avx512(q, g, k, v, dtype, dtype, n, D, m, l, o);
 }
 
 }  // namespace sparkv

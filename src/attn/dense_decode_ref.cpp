@@ -28,9 +28,12 @@ void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, 
 
 void attn_dense_update(const float* q, int g, const void* k, const void* v, KvDtype kt, KvDtype vt,
                        int64_t n, int D, float* m, float* l, float* o) {
-  const bool plain = (kt == KvDtype::kF32 || kt == KvDtype::kF16) &&
-                     (vt == KvDtype::kF32 || vt == KvDtype::kF16);
-  if (cpu_features().has_avx2_set() && D % (plain ? 8 : 32) == 0)
+  const auto plain = [](KvDtype t) { return t == KvDtype::kF32 || t == KvDtype::kF16; };
+  const SimdLevel level = simd_level();
+  if (level >= SimdLevel::kAvx512 && D % 16 == 0 && (plain(kt) || kt == KvDtype::kBF16) &&
+      (plain(vt) || vt == KvDtype::kBF16))
+    attn_dense_update_avx512(q, g, k, v, kt, vt, n, D, m, l, o);
+  else if (level >= SimdLevel::kAvx2 && D % (plain(kt) && plain(vt) ? 8 : 32) == 0)
     attn_dense_update_avx2(q, g, k, v, kt, vt, n, D, m, l, o);
   else
     attn_dense_update_ref(q, g, k, v, kt, vt, n, D, m, l, o);

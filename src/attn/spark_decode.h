@@ -59,8 +59,12 @@ void attn_spark_update(const float* q, int g, const SparkView& s, int64_t t0, in
                        float* l, float* o);
 void attn_spark_update_ref(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1,
                            float* m, float* l, float* o);
+// Non-sampled recoveries only; g <= 8.
 void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1,
                             float* m, float* l, float* o);
+// Non-sampled recoveries only; D % 16 == 0 and cpu_features().has_avx512_set().
+void attn_spark_update_avx512(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1,
+                              float* m, float* l, float* o);
 
 // The recovered (reconstructed) key k̂ of token t, [D], exactly as the kernels see it — for tests
 // and for the sampled-recovery scalar path.

@@ -103,7 +103,10 @@ void attn_spark_update_ref(const float* q, int g, const SparkView& s, int64_t t0
 
 void attn_spark_update(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1, float* m,
                        float* l, float* o) {
-  if (cpu_features().has_avx2_set() && !s.sampled && g <= 8)
+  const SimdLevel level = simd_level();
+  if (!s.sampled && level >= SimdLevel::kAvx512 && s.D % 16 == 0)
+    attn_spark_update_avx512(q, g, s, t0, t1, m, l, o);
+  else if (!s.sampled && level >= SimdLevel::kAvx2 && g <= 8)
     attn_spark_update_avx2(q, g, s, t0, t1, m, l, o);
   else
     attn_spark_update_ref(q, g, s, t0, t1, m, l, o);

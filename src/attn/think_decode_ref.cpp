@@ -34,7 +34,7 @@ void attn_think_update_ref(const float* q, int g, const void* k, int dk, const v
 
 void attn_think_update(const float* q, int g, const void* k, int dk, const void* v, int D,
                        KvDtype dtype, int64_t n, float* m, float* l, float* o) {
-  if (cpu_features().has_avx2_set() && D % 8 == 0)
+  if (simd_level() >= SimdLevel::kAvx2 && D % 8 == 0)
     attn_think_update_avx2(q, g, k, dk, v, D, dtype, n, m, l, o);
   else
     attn_think_update_ref(q, g, k, dk, v, D, dtype, n, m, l, o);

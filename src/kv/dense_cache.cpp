@@ -1,7 +1,5 @@
 #include "kv/dense_cache.h"
 
-#include <xmmintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -10,7 +8,15 @@
 namespace sparkv {
 
 DenseLayerCache::DenseLayerCache(int n_kv, int head_dim, int group, KvDtype k_type, KvDtype v_type)
-    : n_kv_(n_kv), D_(head_dim), group_(group), k_type_(k_type), v_type_(v_type), pages_(n_kv) {
+    : n_kv_(n_kv),
+      D_(head_dim),
+      group_(group),
+      k_type_(k_type),
+      v_type_(v_type),
+      k_pages_(n_kv),
+      v_pages_(n_kv),
+      run_end_page_(n_kv),
+      chunks_(n_kv) {
   kv_check_head_dim(k_type, head_dim, "K cache");
   kv_check_head_dim(v_type, head_dim, "V cache");
   k_row_ = kv_row_bytes(k_type, head_dim);
@@ -20,31 +26,45 @@ DenseLayerCache::DenseLayerCache(int n_kv, int head_dim, int group, KvDtype k_ty
 }
 
 uint8_t* DenseLayerCache::k_ptr(int h, int64_t t) const {
-  const int64_t p = t / kPageTokens, r = t % kPageTokens;
-  return pages_[h][p].get() + static_cast<size_t>(r) * k_row_;
+  return k_pages_[h][t / kPageTokens] + static_cast<size_t>(t % kPageTokens) * k_row_;
 }
 
 uint8_t* DenseLayerCache::v_ptr(int h, int64_t t) const {
-  const int64_t p = t / kPageTokens, r = t % kPageTokens;
-  return pages_[h][p].get() + static_cast<size_t>(kPageTokens) * k_row_ + static_cast<size_t>(r) * v_row_;
+  return v_pages_[h][t / kPageTokens] + static_cast<size_t>(t % kPageTokens) * v_row_;
+}
+
+int64_t DenseLayerCache::run_end(int h, int64_t t) const {
+  return std::min(n_, run_end_page_[h][t / kPageTokens] * kPageTokens);
 }
 
 size_t DenseLayerCache::bytes() const {
   size_t pages = 0;
-  for (const auto& hp : pages_) pages += hp.size();
+  for (const auto& hp : k_pages_) pages += hp.size();
   return pages * page_bytes();
 }
 
-void DenseLayerCache::ensure_page(int h, int64_t t) {
-  if (t / kPageTokens >= static_cast<int64_t>(pages_[h].size()))
-    pages_[h].emplace_back(new uint8_t[page_bytes()]);
+void DenseLayerCache::reserve_pages(int64_t n_tokens) {
+  const int64_t want = (n_tokens + kPageTokens - 1) / kPageTokens;
+  for (int h = 0; h < n_kv_; ++h) {
+    const int64_t have = static_cast<int64_t>(k_pages_[h].size());
+    if (want <= have) continue;
+    const size_t rows = static_cast<size_t>(want - have) * kPageTokens;
+    chunks_[h].emplace_back(new uint8_t[rows * (k_row_ + v_row_)]);
+    uint8_t* k = chunks_[h].back().get();
+    uint8_t* v = k + rows * k_row_;
+    for (int64_t p = 0; p < want - have; ++p) {
+      k_pages_[h].push_back(k + static_cast<size_t>(p) * kPageTokens * k_row_);
+      v_pages_[h].push_back(v + static_cast<size_t>(p) * kPageTokens * v_row_);
+      run_end_page_[h].push_back(want);  // chunks never grow: the run ends where this one does
+    }
+  }
 }
 
 void DenseLayerCache::append(const float* k, const float* v, int n) {
+  reserve_pages(n_ + n);
   for (int j = 0; j < n; ++j) {
     const int64_t t = n_ + j;
     for (int h = 0; h < n_kv_; ++h) {
-      ensure_page(h, t);
       const float* ks = k + (static_cast<size_t>(j) * n_kv_ + h) * D_;
       const float* vs = v + (static_cast<size_t>(j) * n_kv_ + h) * D_;
       kv_quantize_row(k_type_, ks, k_ptr(h, t), D_);
@@ -69,13 +89,13 @@ std::unique_ptr<DenseLayerCache> DenseLayerCache::gather(
                kept.size(), n_kv_);
   auto out = std::make_unique<DenseLayerCache>(n_kv_, D_, group_, k_type_, v_type_);
   const size_t n = kept[0].size();
+  out->reserve_pages(static_cast<int64_t>(n));
   for (int h = 0; h < n_kv_; ++h) {
     SPARKV_CHECK(kept[h].size() == n, "gather: head {} keeps {} tokens, head 0 keeps {}", h,
                  kept[h].size(), n);
     for (size_t j = 0; j < n; ++j) {
       const int32_t t = kept[h][j];
       SPARKV_CHECK(t >= 0 && t < n_, "gather: token {} out of range (cache holds {})", t, n_);
-      out->ensure_page(h, static_cast<int64_t>(j));
       std::memcpy(out->k_ptr(h, j), k_ptr(h, t), k_row_);
       std::memcpy(out->v_ptr(h, j), v_ptr(h, t), v_row_);
     }
@@ -86,19 +106,12 @@ std::unique_ptr<DenseLayerCache> DenseLayerCache::gather(
 
 void DenseLayerCache::attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m,
                                    float* l, float* o) const {
-  // Stream page by page; each page holds a contiguous run of K rows and V rows.
+  // One kernel call per run of contiguous rows (a whole prefill chunk, typically): the kernels
+  // prefetch ahead within their range, so the longer the run the fewer stalls at its start.
   for (int64_t t = t0; t < t1;) {
-    const int64_t in_page = kPageTokens - t % kPageTokens;
-    const int64_t cnt = std::min(in_page, t1 - t);
-    // Pages are separate allocations, so the hardware prefetcher restarts at each one: ask for
-    // the next page's keys (to L2) while this page is being read.
-    if (t + cnt < t1) {
-      const char* next = reinterpret_cast<const char*>(k_ptr(h, t + cnt));
-      const size_t bytes = k_row_ * std::min<int64_t>(kPageTokens, t1 - t - cnt);
-      for (size_t b = 0; b < bytes; b += 64) _mm_prefetch(next + b, _MM_HINT_T1);
-    }
-    attn_dense_update(q, group_, k_ptr(h, t), v_ptr(h, t), k_type_, v_type_, cnt, D_, m, l, o);
-    t += cnt;
+    const int64_t end = std::min(t1, run_end(h, t));
+    attn_dense_update(q, group_, k_ptr(h, t), v_ptr(h, t), k_type_, v_type_, end - t, D_, m, l, o);
+    t = end;
   }
 }
 

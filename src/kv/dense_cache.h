@@ -1,6 +1,7 @@
 // Dense KV storage in any llama.cpp cache type (kv/kv_types.h; K and V independently), in pages of
 // kPageTokens tokens per KV head so that the cache grows without copying and threads can split
-// long contexts page by page. A row is one token of one KV head: D values, or D/32 blocks.
+// long contexts page by page; each append allocates its pages as one contiguous chunk per head
+// (see k_ptr). A row is one token of one KV head: D values, or D/32 blocks.
 #pragma once
 
 #include <memory>
@@ -52,18 +53,30 @@ class DenseLayerCache : public LayerCache {
   KvDtype dtype() const { return k_type_; }
 
  private:
-  // Page p of head h holds K [kPageTokens, k_row_] followed by V [kPageTokens, v_row_] bytes.
+  // Token t of head h is row t % kPageTokens of page t / kPageTokens. Pages are allocated in
+  // chunks: each append allocates, per head, the pages it needs as one block holding the K rows of
+  // all those pages followed by their V rows. A run of consecutive pages from one chunk thus has
+  // contiguous K rows and contiguous V rows, and attend_range hands a whole run (a prefill chunk,
+  // typically) to one kernel call, which streams it and prefetches ahead within it. Separately
+  // allocated pages would interleave the heads in memory and restart the hardware prefetchers at
+  // every page.
   uint8_t* k_ptr(int h, int64_t t) const;
   uint8_t* v_ptr(int h, int64_t t) const;
+  // The end of the run holding token t (exclusive; at most n_).
+  int64_t run_end(int h, int64_t t) const;
+  // Bytes of a page's K and V rows: the unit of allocation and of bytes().
   size_t page_bytes() const { return static_cast<size_t>(kPageTokens) * (k_row_ + v_row_); }
-  void ensure_page(int h, int64_t t);
+  // Makes room for tokens [0, n_tokens) in every head, one new chunk per head if needed.
+  void reserve_pages(int64_t n_tokens);
 
   int n_kv_, D_, group_;
   KvDtype k_type_, v_type_;
   size_t k_row_, v_row_;  // bytes of one token's row of one head
   std::string kind_;
   int64_t n_ = 0;
-  std::vector<std::vector<std::unique_ptr<uint8_t[]>>> pages_;  // [n_kv][n_pages]
+  std::vector<std::vector<uint8_t*>> k_pages_, v_pages_;  // [n_kv][n_pages]: row 0, into chunks_
+  std::vector<std::vector<int64_t>> run_end_page_;        // [n_kv][n_pages]: end page of its chunk
+  std::vector<std::vector<std::unique_ptr<uint8_t[]>>> chunks_;  // [n_kv][n_chunks]
 };
 
 // Runs attention for n_q queries over any storage that can produce partial online-softmax states

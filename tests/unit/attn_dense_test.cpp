@@ -4,6 +4,7 @@
 
 #include "attn_test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -50,6 +51,110 @@ TEST(AttnDense, Avx2MatchesReference) {
       }
     }
   }
+}
+
+// Runs `kernel` and the scalar twin from the same non-trivial state (a first pass already folded
+// in, so the rescale of o and l is exercised) over n rows of types kt / vt; returns max |diff|.
+template <typename Kernel>
+float max_diff_vs_ref(Kernel kernel, KvDtype kt, KvDtype vt, int g, int D, int64_t n,
+                      uint32_t seed) {
+  auto q = randn(g * D, seed, 0.3f);
+  auto kf = randn(n * D, seed + 1), vf = randn(n * D, seed + 2);
+  std::vector<uint8_t> kb(n * kv_row_bytes(kt, D)), vb(n * kv_row_bytes(vt, D));
+  for (int64_t t = 0; t < n; ++t) {
+    kv_quantize_row(kt, kf.data() + t * D, kb.data() + t * kv_row_bytes(kt, D), D);
+    kv_quantize_row(vt, vf.data() + t * D, vb.data() + t * kv_row_bytes(vt, D), D);
+  }
+  std::vector<float> m1(g), l1(g), o1(g * D), m2(g), l2(g), o2(g * D), a(g * D), b(g * D);
+  attn_state_init(g, D, m1.data(), l1.data(), o1.data());
+  const int64_t n0 = n / 3;  // the first third through the reference for both
+  attn_dense_update_ref(q.data(), g, kb.data(), vb.data(), kt, vt, n0, D, m1.data(), l1.data(),
+                        o1.data());
+  m2 = m1, l2 = l1, o2 = o1;
+  const uint8_t* k1 = kb.data() + n0 * kv_row_bytes(kt, D);
+  const uint8_t* v1 = vb.data() + n0 * kv_row_bytes(vt, D);
+  attn_dense_update_ref(q.data(), g, k1, v1, kt, vt, n - n0, D, m1.data(), l1.data(), o1.data());
+  kernel(q.data(), g, k1, v1, kt, vt, n - n0, D, m2.data(), l2.data(), o2.data());
+  attn_state_finish(g, D, l1.data(), o1.data(), a.data());
+  attn_state_finish(g, D, l2.data(), o2.data(), b.data());
+  float worst = 0.0f;
+  for (int i = 0; i < g; ++i) worst = std::max(worst, std::abs(m1[i] - m2[i]));
+  for (int i = 0; i < g * D; ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst;
+}
+
+// The 16-lane kernel on every group size (1..8 take the register paths, 12 loops over 8 + 4),
+// token counts around the 16-token score batches and the 64-token softmax blocks, both D.
+TEST(AttnDense, Avx512MatchesReference) {
+  if (!cpu_features().has_avx512_set()) GTEST_SKIP() << "no AVX-512 (F/BW/VL/DQ)";
+  const std::pair<KvDtype, KvDtype> types[] = {{KvDtype::kF32, KvDtype::kF32},
+                                               {KvDtype::kF16, KvDtype::kF16},
+                                               {KvDtype::kBF16, KvDtype::kBF16},
+                                               {KvDtype::kF16, KvDtype::kF32},
+                                               {KvDtype::kF32, KvDtype::kBF16}};
+  uint32_t seed = 100;
+  for (const auto& [kt, vt] : types)
+    for (int g : {1, 2, 3, 4, 5, 6, 7, 8, 12})
+      for (int D : {64, 128})
+        for (int64_t n : {1, 2, 15, 17, 63, 64, 65, 97, 333}) {
+          const float d = max_diff_vs_ref([](auto... a) { attn_dense_update_avx512(a...); }, kt, vt,
+                                          g, D, n, seed++);
+          ASSERT_LT(d, 1e-5f) << kv_dtype_name(kt) << "/" << kv_dtype_name(vt) << " g=" << g
+                              << " D=" << D << " n=" << n;
+        }
+}
+
+// Block types are not 16-lane loads: the AVX-512 entry point hands them to the AVX2 kernel.
+TEST(AttnDense, Avx512FallsBackForBlockTypes) {
+  if (!cpu_features().has_avx512_set()) GTEST_SKIP() << "no AVX-512 (F/BW/VL/DQ)";
+  for (auto [kt, vt] :
+       {std::pair{KvDtype::kQ8_0, KvDtype::kF16}, std::pair{KvDtype::kF16, KvDtype::kQ4_0}})
+    EXPECT_LT(
+        max_diff_vs_ref([](auto... a) { attn_dense_update_avx512(a...); }, kt, vt, 4, 128, 150, 7),
+        1e-5f);
+}
+
+// The paged cache gives the same answer at every dispatch level (limit_simd_level).
+TEST(AttnDense, DispatchLevelsAgree) {
+  const int n_kv = 2, g = 4, D = 128, H = n_kv * g;
+  const int64_t n = 1500;  // long enough for the split-KV path
+  DenseLayerCache cache(n_kv, D, g, KvDtype::kF16);
+  auto k = randn(n * n_kv * D, 31), v = randn(n * n_kv * D, 32);
+  cache.append(k.data(), v.data(), static_cast<int>(n));
+  auto q = randn(H * D, 33, 0.3f);
+  std::vector<float> ref(H * D), out(H * D);
+  {
+    test::SimdCap cap(SimdLevel::kScalar);
+    cache.attend(q.data(), 1, ref.data());
+  }
+  for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    test::SimdCap cap(level);
+    cache.attend(q.data(), 1, out.data());
+    for (int i = 0; i < H * D; ++i)
+      ASSERT_NEAR(out[i], ref[i], 1e-5f) << "level " << static_cast<int>(level);
+  }
+}
+
+// simd_level() is what the CPU supports (SPARKV_FORCE_SCALAR / SPARKV_NO_AVX512 lower it at
+// startup), capped by limit_simd_level, and a raised cap never exceeds the detection.
+TEST(CpuFeatures, SimdLevelFollowsDetectionAndCap) {
+  const CpuFeatures& f = cpu_features();
+  const SimdLevel full = f.has_avx512_set() ? SimdLevel::kAvx512
+                         : f.has_avx2_set() ? SimdLevel::kAvx2
+                                            : SimdLevel::kScalar;
+  EXPECT_EQ(simd_level(), full);
+  if (f.has_avx512_set()) {
+    EXPECT_TRUE(f.os_zmm && f.os_ymm && f.avx512bw && f.has_avx2_set());
+  }
+  {
+    test::SimdCap cap(SimdLevel::kAvx2);
+    EXPECT_EQ(simd_level(), std::min(full, SimdLevel::kAvx2));
+  }
+  {
+    test::SimdCap cap(SimdLevel::kScalar);
+    EXPECT_EQ(simd_level(), SimdLevel::kScalar);
+  }
+  EXPECT_EQ(simd_level(), full);
 }
 
 TEST(AttnDense, MergeOfSplitsEqualsWhole) {
