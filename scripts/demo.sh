@@ -19,12 +19,14 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo
-echo "== generation with a SparK-compressed cache (text, KV bytes, speed) =="
-"$bin" run -m "$model" -n 24 --press "spark:ratio=0.5,window=8" \
-  -p "The special magic number for the blue river is: 4182937. The grass is green. The sky is blue. What is the special magic number for the blue river? The special magic number for the blue river is:"
+echo "== a 2,000-token passkey prompt (data/demo/passkey-2048.txt; answer 31808): full cache vs SparK =="
+for press in full "spark:ratio=0.8" "snapkv:budget=256+spark:ratio=0.8"; do
+  echo "-- --press $press"
+  "$bin" run -m "$model" -f data/demo/passkey-2048.txt -n 8 --truncate middle --press "$press"
+done
 echo
 echo "== a small evaluation grid (prefill once per sample, every recipe on the same state) =="
 "$bin" eval -m "$model" --suite ruler --tasks niah_single_1,niah_multikey_2,vt --length 1024 --samples 2 --no-progress \
   --press "snapkv:budget=128,window=32" --press "snapkv:budget=128,window=32+spark:ratio=0.8" \
-  --press "spark:ratio=0.5" --press "think:ratio=0.5" --out "$out/grid"
+  --press "spark:ratio=0.8" --press "think:ratio=0.8" --press "quant:k=q8_0,v=q8_0" --out "$out/grid"
 sed -n '/^## Length/,/^## Plots/p' "$out/grid/report.md"

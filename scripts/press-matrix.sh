@@ -1,27 +1,17 @@
 #!/usr/bin/env bash
 # `sparkv run --press P` for every method, and SparK / ThinK stacked on every eviction method, on
-# one generated long-context prompt (niah_multikey_1 by default, 2048 tokens, evaluation seed
-# 2^40; needs /usr/bin/python3 for the generator): prints each recipe's answer, whether it equals
-# the full cache's, and the KV bytes right after compression (`kv_bytes_after_press`).
-#   scripts/press-matrix.sh [TASK] [LENGTH]
+# one generated long-context prompt (default data/demo/niah_multikey_1-2048.txt, made by
+# tools/train/make_demo_prompts.py from an evaluation seed; its answer is in data/demo/index.json):
+# prints each recipe's answer, whether it equals the full cache's, and the KV bytes right after
+# compression (`kv_bytes_after_press`).
+#   scripts/press-matrix.sh [PROMPT_FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SPARKV_BIN:-build/sparkv}
 model=${MODEL:-models/sparkv-tiny-f16.gguf}
-task=${1:-niah_multikey_1}
-length=${2:-2048}
+prompt=${1:-data/demo/niah_multikey_1-2048.txt}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The prompt from the evaluation's generator (the Python reference, identical to the C++ port):
-# context + question + answer prefix; `sparkv run` compresses all of it, answer prefix included.
-/usr/bin/python3 - "$task" "$length" > "$tmp/prompt.txt" <<'PY'
-import sys
-sys.path.insert(0, "tools/train")
-from sparkv_gen.bpe import Tokenizer
-from sparkv_gen.tasks import EVAL_SEED_BASE, make_sample
-tok = Tokenizer.load("tools/train/tokenizer/tokenizer.json")
-sys.stdout.write(make_sample(sys.argv[1], EVAL_SEED_BASE, int(sys.argv[2]), tok).prompt)
-PY
 b=256
 evictions=("snapkv:budget=$b" "pyramidkv:budget=$b" "streamingllm:budget=$b" "h2o:budget=$b" "tova:budget=$b"
   "knorm:budget=$b" "random:budget=$b" "expected:budget=$b")
@@ -31,7 +21,7 @@ printf '| recipe | answer | = full | KV bytes | %% of full |\n|---|---|---|---|-
 full_text=
 full_bytes=
 for r in "${recipes[@]}"; do
-  "$bin" run -m "$model" -f "$tmp/prompt.txt" -n 12 --press "$r" --json > "$tmp/out.json"
+  "$bin" run -m "$model" -f "$prompt" -n 12 --press "$r" --json > "$tmp/out.json"
   python3 - "$tmp/out.json" "$r" "${full_text:-}" "${full_bytes:-0}" > "$tmp/row" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1])); r = sys.argv[2]; full = sys.argv[3]; fb = int(sys.argv[4])
