@@ -20,4 +20,5 @@ for cell in $cells; do
   "$bin" eval -m "$model" --suite ruler --length "$len" --samples "$n" --out "$out" --no-plots
 done
 "$bin" eval --report "$out"
+gzip -9 -k -f "$out/results.jsonl"   # committed form (the raw file is gitignored; gunzip it to resume)
 echo "wall time: $(( $(date +%s) - start )) s" | tee "$out/walltime.txt"

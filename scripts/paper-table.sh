@@ -53,4 +53,5 @@ for t in q8_0 q4_0; do
     --press "spark:ratio=0.5" --press "spark:ratio=0.8"
 done
 "$bin" eval --report "$out"
+gzip -9 -k -f "$out/results.jsonl"   # committed form (the raw file is gitignored; gunzip it to resume)
 echo "wall time: $(( $(date +%s) - start )) s" | tee "$out/walltime.txt"

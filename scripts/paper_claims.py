@@ -5,10 +5,11 @@
 Prints, per SnapKV budget, the task-averaged score (tasks weighted equally) and mean KL / top-1
 of none / ThinK 0.5 / 0.8 / SparK 0.5 / 0.8, and the relative change vs the baseline.
 
-    python3 scripts/paper_claims.py docs/results/paper-table/results.jsonl [--tasks a,b]
+    python3 scripts/paper_claims.py docs/results/paper-table/results.jsonl.gz [--tasks a,b]
 """
 import argparse
 import collections
+import gzip
 import json
 
 
@@ -18,7 +19,7 @@ def main():
     ap.add_argument("--tasks", default="", help="only these tasks (comma-separated)")
     a = ap.parse_args()
     only = set(t for t in a.tasks.split(",") if t)
-    rows = [json.loads(ln) for ln in open(a.results)]
+    rows = [json.loads(ln) for ln in (gzip.open(a.results, "rt") if a.results.endswith(".gz") else open(a.results))]
     rows = [r for r in rows if r.get("cache", "f16") == "f16" and (not only or r["task"] in only)]
     by = collections.defaultdict(lambda: collections.defaultdict(list))
     fid = collections.defaultdict(lambda: [[], []])

@@ -5,10 +5,11 @@
     /usr/bin/python3 tools/train/card_table.py docs/results/competence/results.jsonl
 """
 import collections
+import gzip
 import json
 import sys
 
-rows = [json.loads(ln) for ln in open(sys.argv[1])]
+rows = [json.loads(ln) for ln in (gzip.open(sys.argv[1], "rt") if sys.argv[1].endswith(".gz") else open(sys.argv[1]))]
 rows = [r for r in rows if r["recipe"] == "full" and r.get("cache", "f16") == "f16"]
 acc = collections.defaultdict(list)
 for r in rows:

@@ -3,8 +3,8 @@
 
     /usr/bin/python3 tools/train/plot_log.py /work/sparkv-train/run2 --out models/training-curve.png
 
-Top: total, LM and answer-token loss (smoothed over 25 steps) against training hours; bottom:
-teacher-forced exact match of the bar tasks (every 10 steps) with the curriculum's stage length.
+Top: total, LM and answer-token loss (smoothed over 25 steps) and the curriculum's stage length
+against training hours; bottom: teacher-forced exact match of the bar tasks, pooled over 100 steps.
 """
 import argparse
 import json
@@ -31,10 +31,19 @@ def main():
             m = [sum(x[i] for x in win) / len(win) for i in range(3)]
             f.write(f"{r['elapsed'] / 3600:.4f} {m[0]:.4f} {m[1]:.4f} {m[2]:.4f} {r['T']}\n")
     with open(os.path.join(tmp, "acc.dat"), "w") as f:
+        # exact match pooled over the last 10 records (100 steps), weighted by sample counts
+        hist = []
         for r in steps:
-            if "acc" in r:
-                f.write(f"{r['elapsed'] / 3600:.4f} " + " ".join(
-                    str(r["acc"].get(k, "NaN")) for k in BAR) + f" {r['T']}\n")
+            if "acc" not in r:
+                continue
+            hist.append(r)
+            hist = hist[-10:]
+            cols = []
+            for k in BAR:
+                n = sum(h["n"].get(k, 0) for h in hist)
+                ok = sum(h["acc"].get(k, 0.0) * h["n"].get(k, 0) for h in hist)
+                cols.append(f"{ok / n:.3f}" if n else "NaN")
+            f.write(f"{r['elapsed'] / 3600:.4f} " + " ".join(cols) + f" {r['T']}\n")
     gp = f"""
 set terminal pngcairo size 1000,800
 set output '{os.path.abspath(a.out)}'
@@ -48,7 +57,7 @@ set logscale y2 2
 plot '{tmp}/loss.dat' u 1:2 w l t 'total', '' u 1:3 w l t 'LM (all tokens)', \
      '' u 1:4 w l t 'answer tokens', '' u 1:5 axes x1y2 w l dt 2 t 'T'
 unset y2label; unset y2tics; unset logscale y2
-set ylabel 'answer exact match (training batch)'
+set ylabel 'answer exact match (training batches, 100-step pool)'
 set yrange [0:1.05]
 plot for [i=2:{1 + len(BAR)}] '{tmp}/acc.dat' u 1:i w l t word('{' '.join(BAR)}', i-1)
 unset multiplot
