@@ -62,16 +62,22 @@ const SparkLayerCache& spark_cache(int64_t n, double ratio) {
   return *c;
 }
 
+// Caps the process at one kernel set for a benchmark's lifetime; `ok` is false (and the
+// benchmark is marked skipped) when this CPU or the environment does not offer that set.
+struct ScopedSimdLevel {
+  bool ok;
+  ScopedSimdLevel(benchmark::State& state, SimdLevel level) {
+    limit_simd_level(level);
+    ok = simd_level() == level;
+    if (!ok) state.SkipWithError("kernel set not supported by this CPU (or disabled by the environment)");
+  }
+  ~ScopedSimdLevel() { limit_simd_level(SimdLevel::kAvx512); }
+};
+
 void run(benchmark::State& state, const LayerCache& cache) {
   const auto level = static_cast<SimdLevel>(state.range(1));
-  limit_simd_level(level);
-  struct Restore {
-    ~Restore() { limit_simd_level(SimdLevel::kAvx512); }
-  } restore;
-  if (simd_level() != level) {
-    state.SkipWithError("kernel set not supported by this CPU (or disabled by the environment)");
-    return;
-  }
+  const ScopedSimdLevel scope(state, level);
+  if (!scope.ok) return;
   state.SetLabel(level == SimdLevel::kAvx512 ? "avx512"
                  : level == SimdLevel::kAvx2 ? "avx2"
                                              : "scalar");
@@ -108,14 +114,8 @@ BENCHMARK(BM_DecodeAttnSpark80)->Apply(args);
 void in_cache(benchmark::State& state, const LayerCache& cache, bool spark) {
   constexpr int64_t kTokens = 1024;
   const auto level = static_cast<SimdLevel>(state.range(0));
-  limit_simd_level(level);
-  struct Restore {
-    ~Restore() { limit_simd_level(SimdLevel::kAvx512); }
-  } restore;
-  if (simd_level() != level) {
-    state.SkipWithError("kernel set not supported by this CPU (or disabled by the environment)");
-    return;
-  }
+  const ScopedSimdLevel scope(state, level);
+  if (!scope.ok) return;
   state.SetLabel(level == SimdLevel::kAvx512 ? "avx512" : "avx2");
   auto q = randn(static_cast<size_t>(kGroup) * kD, 7);
   for (auto& x : q) x /= std::sqrt(static_cast<float>(kD));  // the kernels take scaled queries

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "attn/attn_state.h"
 #include "core/cpu_features.h"
 
 namespace sparkv::test {
@@ -59,5 +60,20 @@ class SimdCap {
   SimdCap(const SimdCap&) = delete;
   SimdCap& operator=(const SimdCap&) = delete;
 };
+
+// Largest difference between two online-softmax states of g heads ([g] m, l; [g, D] o) after
+// both are finished: max over |m1 - m2| and the normalised outputs. Kernel-vs-reference tests
+// fold the same tokens into both and compare with this.
+inline float max_state_diff(int g, int D, const std::vector<float>& m1, const std::vector<float>& l1,
+                            const std::vector<float>& o1, const std::vector<float>& m2,
+                            const std::vector<float>& l2, const std::vector<float>& o2) {
+  std::vector<float> a(static_cast<size_t>(g) * D), b(a.size());
+  attn_state_finish(g, D, l1.data(), o1.data(), a.data());
+  attn_state_finish(g, D, l2.data(), o2.data(), b.data());
+  float worst = 0.0f;
+  for (int i = 0; i < g; ++i) worst = std::max(worst, std::abs(m1[i] - m2[i]));
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst;
+}
 
 }  // namespace sparkv::test

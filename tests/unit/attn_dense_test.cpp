@@ -65,7 +65,7 @@ float max_diff_vs_ref(Kernel kernel, KvDtype kt, KvDtype vt, int g, int D, int64
     kv_quantize_row(kt, kf.data() + t * D, kb.data() + t * kv_row_bytes(kt, D), D);
     kv_quantize_row(vt, vf.data() + t * D, vb.data() + t * kv_row_bytes(vt, D), D);
   }
-  std::vector<float> m1(g), l1(g), o1(g * D), m2(g), l2(g), o2(g * D), a(g * D), b(g * D);
+  std::vector<float> m1(g), l1(g), o1(g * D), m2(g), l2(g), o2(g * D);
   attn_state_init(g, D, m1.data(), l1.data(), o1.data());
   const int64_t n0 = n / 3;  // the first third through the reference for both
   attn_dense_update_ref(q.data(), g, kb.data(), vb.data(), kt, vt, n0, D, m1.data(), l1.data(),
@@ -75,12 +75,7 @@ float max_diff_vs_ref(Kernel kernel, KvDtype kt, KvDtype vt, int g, int D, int64
   const uint8_t* v1 = vb.data() + n0 * kv_row_bytes(vt, D);
   attn_dense_update_ref(q.data(), g, k1, v1, kt, vt, n - n0, D, m1.data(), l1.data(), o1.data());
   kernel(q.data(), g, k1, v1, kt, vt, n - n0, D, m2.data(), l2.data(), o2.data());
-  attn_state_finish(g, D, l1.data(), o1.data(), a.data());
-  attn_state_finish(g, D, l2.data(), o2.data(), b.data());
-  float worst = 0.0f;
-  for (int i = 0; i < g; ++i) worst = std::max(worst, std::abs(m1[i] - m2[i]));
-  for (int i = 0; i < g * D; ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst;
+  return test::max_state_diff(g, D, m1, l1, o1, m2, l2, o2);
 }
 
 // The 16-lane kernel on every group size (1..8 take the register paths, 12 loops over 8 + 4),

@@ -91,18 +91,13 @@ float max_diff_vs_ref(Kernel kernel, const SparkView& v, int g, int64_t t0, int6
                       uint32_t seed) {
   const int D = v.D;
   auto q = randn(g * D, seed, 0.3f);
-  std::vector<float> m1(g), l1(g), o1(g * D), a(g * D), b(g * D);
+  std::vector<float> m1(g), l1(g), o1(g * D);
   attn_state_init(g, D, m1.data(), l1.data(), o1.data());
   attn_spark_update_ref(q.data(), g, v, 0, t0, m1.data(), l1.data(), o1.data());
   std::vector<float> m2 = m1, l2 = l1, o2 = o1;
   attn_spark_update_ref(q.data(), g, v, t0, t1, m1.data(), l1.data(), o1.data());
   kernel(q.data(), g, v, t0, t1, m2.data(), l2.data(), o2.data());
-  attn_state_finish(g, D, l1.data(), o1.data(), a.data());
-  attn_state_finish(g, D, l2.data(), o2.data(), b.data());
-  float worst = 0.0f;
-  for (int i = 0; i < g; ++i) worst = std::max(worst, std::abs(m1[i] - m2[i]));
-  for (int i = 0; i < g * D; ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst;
+  return test::max_state_diff(g, D, m1, l1, o1, m2, l2, o2);
 }
 
 void check_kernel(Kernel kernel, std::initializer_list<int> groups) {
