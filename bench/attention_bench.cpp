@@ -69,7 +69,8 @@ struct ScopedSimdLevel {
   ScopedSimdLevel(benchmark::State& state, SimdLevel level) {
     limit_simd_level(level);
     ok = simd_level() == level;
-    if (!ok) state.SkipWithError("kernel set not supported by this CPU (or disabled by the environment)");
+    if (!ok)
+      state.SkipWithError("kernel set not supported by this CPU (or disabled by the environment)");
   }
   ~ScopedSimdLevel() { limit_simd_level(SimdLevel::kAvx512); }
 };
@@ -87,14 +88,27 @@ void run(benchmark::State& state, const LayerCache& cache) {
     cache.attend(q.data(), 1, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(cache.bytes()) * state.iterations(),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(cache.bytes()) * state.iterations(),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.counters["KV_MiB"] = static_cast<double>(cache.bytes()) / 1048576.0;
+  // The kernels' FMA work: a D-wide FMA per query head and token for the score and one for the
+  // value sum (SparK rebuilds k̂ to D channels, so it does the same), 2 FLOP each. Compare with
+  // BM_FmaPeak's GFLOP/s from the same binary.
+  const double flop = 4.0 * static_cast<double>(cache.n_tokens(0)) * kKv * kGroup * kD;
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flop * state.iterations(), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
-void BM_DecodeAttnDenseF16(benchmark::State& state) { run(state, dense_cache(state.range(0))); }
-void BM_DecodeAttnSpark50(benchmark::State& state) { run(state, spark_cache(state.range(0), 0.5)); }
-void BM_DecodeAttnSpark80(benchmark::State& state) { run(state, spark_cache(state.range(0), 0.8)); }
+void BM_DecodeAttnDenseF16(benchmark::State& state) {
+  run(state, dense_cache(state.range(0)));
+}
+void BM_DecodeAttnSpark50(benchmark::State& state) {
+  run(state, spark_cache(state.range(0), 0.5));
+}
+void BM_DecodeAttnSpark80(benchmark::State& state) {
+  run(state, spark_cache(state.range(0), 0.8));
+}
 
 // Each context length's AVX2 and AVX-512 runs are registered next to each other.
 void args(benchmark::internal::Benchmark* b) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/bandwidth.h"
+#include "core/compute_peak.h"
 #include "quant/quant.h"
 
 namespace sparkv {
@@ -149,6 +150,16 @@ void BM_StreamTriad(benchmark::State& state) {
 }
 
 BENCHMARK(BM_StreamTriad)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The FMA rate with operands in registers (core/compute_peak.h): the compute side of the roofline
+// that the attention benchmarks' FLOP counters are compared with.
+void BM_FmaPeak(benchmark::State& state) {
+  double g = 0.0;
+  for (auto _ : state) g = measure_fma_gflops(0);
+  state.counters["GFLOP/s"] = g;
+  state.counters["threads"] = omp_get_max_threads();
+}
+BENCHMARK(BM_FmaPeak)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Gemv, f32, GgmlType::kF32)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Gemv, f16, GgmlType::kF16)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Gemv, bf16, GgmlType::kBF16)->UseRealTime()->Unit(benchmark::kMillisecond);

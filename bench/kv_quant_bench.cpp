@@ -44,7 +44,8 @@ std::unique_ptr<DenseLayerCache> make_dense(int64_t n, KvDtype kt, KvDtype vt) {
 // memory to one length's caches.
 template <typename Map>
 void keep_only_length(Map& m, int64_t n) {
-  for (auto it = m.begin(); it != m.end();) it = std::get<0>(it->first) == n ? std::next(it) : m.erase(it);
+  for (auto it = m.begin(); it != m.end();)
+    it = std::get<0>(it->first) == n ? std::next(it) : m.erase(it);
 }
 
 // One cache per (n, K type, V type).
@@ -57,7 +58,9 @@ const DenseLayerCache& dense_cache(int64_t n, KvDtype kt, KvDtype vt) {
 }
 
 const SparkLayerCache& spark_cache(int64_t n, double ratio, SparkKeyQuant kq, KvDtype vt) {
-  static std::map<std::tuple<int64_t, double, SparkKeyQuant, KvDtype>, std::unique_ptr<SparkLayerCache>> cache;
+  static std::map<std::tuple<int64_t, double, SparkKeyQuant, KvDtype>,
+                  std::unique_ptr<SparkLayerCache>>
+      cache;
   keep_only_length(cache, n);
   auto& c = cache[{n, ratio, kq, vt}];
   if (!c) {
@@ -84,9 +87,16 @@ void run(benchmark::State& state, const LayerCache& cache) {
     cache.attend(q.data(), 1, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(cache.bytes()) * state.iterations(),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(cache.bytes()) * state.iterations(),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.counters["KV_MiB"] = static_cast<double>(cache.bytes()) / 1048576.0;
+  // The kernels' FMA work: a D-wide FMA per query head and token for the score and one for the
+  // value sum (SparK rebuilds k̂ to D channels, so it does the same), 2 FLOP each. Compare with
+  // BM_FmaPeak's GFLOP/s from the same binary.
+  const double flop = 4.0 * static_cast<double>(cache.n_tokens(0)) * kKv * kGroup * kD;
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flop * state.iterations(), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
 void BM_KvQuantDense(benchmark::State& state, KvDtype kt, KvDtype vt) {
@@ -101,25 +111,41 @@ void register_all() {
     const char* name;
     KvDtype k, v;
   };
-  const Dense dense[] = {{"f16", KvDtype::kF16, KvDtype::kF16},     {"f32", KvDtype::kF32, KvDtype::kF32},
-                         {"bf16", KvDtype::kBF16, KvDtype::kBF16},  {"q8_0", KvDtype::kQ8_0, KvDtype::kQ8_0},
-                         {"q4_0", KvDtype::kQ4_0, KvDtype::kQ4_0},  {"q4_1", KvDtype::kQ4_1, KvDtype::kQ4_1},
-                         {"q5_0", KvDtype::kQ5_0, KvDtype::kQ5_0},  {"q5_1", KvDtype::kQ5_1, KvDtype::kQ5_1},
-                         {"iq4_nl", KvDtype::kIQ4_NL, KvDtype::kIQ4_NL},
-                         {"q8_0+q4_0", KvDtype::kQ8_0, KvDtype::kQ4_0}};
+  const Dense dense[] = {
+      {"f16", KvDtype::kF16, KvDtype::kF16},          {"f32", KvDtype::kF32, KvDtype::kF32},
+      {"bf16", KvDtype::kBF16, KvDtype::kBF16},       {"q8_0", KvDtype::kQ8_0, KvDtype::kQ8_0},
+      {"q4_0", KvDtype::kQ4_0, KvDtype::kQ4_0},       {"q4_1", KvDtype::kQ4_1, KvDtype::kQ4_1},
+      {"q5_0", KvDtype::kQ5_0, KvDtype::kQ5_0},       {"q5_1", KvDtype::kQ5_1, KvDtype::kQ5_1},
+      {"iq4_nl", KvDtype::kIQ4_NL, KvDtype::kIQ4_NL}, {"q8_0+q4_0", KvDtype::kQ8_0, KvDtype::kQ4_0},
+      {"q8_0+f16", KvDtype::kQ8_0, KvDtype::kF16},    {"f16+q8_0", KvDtype::kF16, KvDtype::kQ8_0}};
   // Interleaved by context length so that each length's kernels run next to each other.
   for (int64_t n : {4096, 16384, 32768}) {
     for (const Dense& d : dense)
-      benchmark::RegisterBenchmark((std::string("BM_KvQuantDense/") + d.name).c_str(), BM_KvQuantDense, d.k, d.v)
-          ->Arg(n)->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark("BM_KvQuantSpark/0.5/kq=f16", BM_KvQuantSpark, 0.5, SparkKeyQuant::kF16, KvDtype::kF16)
-        ->Arg(n)->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark("BM_KvQuantSpark/0.5/kq=q8", BM_KvQuantSpark, 0.5, SparkKeyQuant::kQ8, KvDtype::kF16)
-        ->Arg(n)->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark("BM_KvQuantSpark/0.5/kq=q8,v=q8_0", BM_KvQuantSpark, 0.5, SparkKeyQuant::kQ8, KvDtype::kQ8_0)
-        ->Arg(n)->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark("BM_KvQuantSpark/0.5/kq=q4,v=q4_0", BM_KvQuantSpark, 0.5, SparkKeyQuant::kQ4, KvDtype::kQ4_0)
-        ->Arg(n)->Unit(benchmark::kMillisecond)->UseRealTime();
+      benchmark::RegisterBenchmark((std::string("BM_KvQuantDense/") + d.name).c_str(),
+                                   BM_KvQuantDense, d.k, d.v)
+          ->Arg(n)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    struct Spark {
+      const char* name;
+      double ratio;
+      SparkKeyQuant kq;
+      KvDtype v;
+    };
+    const Spark spark[] = {{"0.5/kq=f16", 0.5, SparkKeyQuant::kF16, KvDtype::kF16},
+                           {"0.5/kq=q8", 0.5, SparkKeyQuant::kQ8, KvDtype::kF16},
+                           {"0.5/kq=q8,v=q8_0", 0.5, SparkKeyQuant::kQ8, KvDtype::kQ8_0},
+                           {"0.5/kq=q4,v=q4_0", 0.5, SparkKeyQuant::kQ4, KvDtype::kQ4_0},
+                           {"0.8/kq=f16", 0.8, SparkKeyQuant::kF16, KvDtype::kF16},
+                           {"0.8/kq=f16,v=q8_0", 0.8, SparkKeyQuant::kF16, KvDtype::kQ8_0},
+                           {"0.8/kq=q8,v=q8_0", 0.8, SparkKeyQuant::kQ8, KvDtype::kQ8_0},
+                           {"0.8/kq=q4,v=q4_0", 0.8, SparkKeyQuant::kQ4, KvDtype::kQ4_0}};
+    for (const Spark& sp : spark)
+      benchmark::RegisterBenchmark((std::string("BM_KvQuantSpark/") + sp.name).c_str(),
+                                   BM_KvQuantSpark, sp.ratio, sp.kq, sp.v)
+          ->Arg(n)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
   }
 }
 

@@ -3,8 +3,7 @@
 // horizontal sums of the score accumulators, the per-block online-softmax update and the value
 // accumulation with the output rows in registers. Templated on the GQA group size G so the
 // per-head accumulators are registers. Include only from *_avx512.cpp units (unnamed namespace:
-// one private copy each). Score blocks use the AVX2 kernels' Scores layout, so the AVX2 value
-// accumulation (block cache types) can run on the same scores.
+// one private copy each). Score blocks use the AVX2 kernels' Scores layout.
 #pragma once
 
 #include <immintrin.h>
@@ -12,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "attn/attn_block_avx2_inl.h"
 #include "attn/attn_state.h"
@@ -26,8 +26,7 @@ using attn_avx2::Scores;     // [kMaxHeads][kBlock]
 
 constexpr int kLanes = 16;
 
-// Row loads of 16 channels (channel group i) as f32, for the element types that load 16 at a
-// time. Block types (32-element blocks with scales) go through the AVX2 loaders instead.
+// Row loads of 16 channels (channel group i) as f32, for every cache type.
 template <KvDtype T>
 struct Load16;
 
@@ -54,7 +53,89 @@ struct Load16<KvDtype::kBF16> {
   }
 };
 
-constexpr bool loads16(KvDtype t) {
+// Block types: channel group i is half (i & 1) of 32-channel block i / 2. The block's fp16 scale
+// (and min) is converted once per group; the codes are widened to 16 int32 lanes, so every type
+// costs a handful of integer ops per 16 channels on top of the f16 path's convert.
+inline __m512 block_scale(const uint8_t* b) {
+  uint16_t h;
+  std::memcpy(&h, b, 2);
+  return _mm512_set1_ps(_cvtsh_ss(h));
+}
+
+// 16 nibbles of a block's qs[16] as int32 lanes: the low nibbles (channels 0..15) for half 0, the
+// high ones (16..31) for half 1.
+inline __m512i nibbles16(const uint8_t* qs, int half) {
+  const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm512_and_si512(_mm512_srli_epi32(b, 4 * half), _mm512_set1_epi32(0x0F));
+}
+
+// q5_0 / q5_1: the nibbles plus bit 4 from qh (bit j of the 32-bit qh is channel j's).
+inline __m512i q5_codes16(const uint8_t* qh, const uint8_t* qs, int half) {
+  uint32_t h;
+  std::memcpy(&h, qh, 4);
+  const __mmask16 hi = static_cast<__mmask16>(h >> (16 * half));
+  const __m512i c = nibbles16(qs, half);
+  return _mm512_mask_or_epi32(c, hi, c, _mm512_set1_epi32(16));
+}
+
+template <>
+struct Load16<KvDtype::kQ8_0> {
+  static inline __m512 load(const uint8_t* row, int i) {
+    const uint8_t* b = row + 34 * (i >> 1);  // d, qs[32]
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2 + 16 * (i & 1)));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), block_scale(b));
+  }
+};
+
+template <>
+struct Load16<KvDtype::kQ4_0> {
+  static inline __m512 load(const uint8_t* row, int i) {
+    const uint8_t* b = row + 18 * (i >> 1);  // d, qs[16]
+    const __m512i c = _mm512_sub_epi32(nibbles16(b + 2, i & 1), _mm512_set1_epi32(8));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(c), block_scale(b));
+  }
+};
+
+template <>
+struct Load16<KvDtype::kQ4_1> {
+  static inline __m512 load(const uint8_t* row, int i) {
+    const uint8_t* b = row + 20 * (i >> 1);  // d, m, qs[16]
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(nibbles16(b + 4, i & 1)), block_scale(b),
+                           block_scale(b + 2));
+  }
+};
+
+template <>
+struct Load16<KvDtype::kQ5_0> {
+  static inline __m512 load(const uint8_t* row, int i) {
+    const uint8_t* b = row + 22 * (i >> 1);  // d, qh[4], qs[16]
+    const __m512i c = _mm512_sub_epi32(q5_codes16(b + 2, b + 6, i & 1), _mm512_set1_epi32(16));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(c), block_scale(b));
+  }
+};
+
+template <>
+struct Load16<KvDtype::kQ5_1> {
+  static inline __m512 load(const uint8_t* row, int i) {
+    const uint8_t* b = row + 24 * (i >> 1);  // d, m, qh[4], qs[16]
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(q5_codes16(b + 4, b + 8, i & 1)), block_scale(b),
+                           block_scale(b + 2));
+  }
+};
+
+template <>
+struct Load16<KvDtype::kIQ4_NL> {
+  static inline __m512 load(const uint8_t* row, int i) {
+    const uint8_t* b = row + 18 * (i >> 1);  // d, qs[16]
+    const __m512i table =
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+    const __m512i c = _mm512_permutexvar_epi32(nibbles16(b + 2, i & 1), table);
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(c), block_scale(b));
+  }
+};
+
+// The types whose 16-channel loads are a single convert (no block scale).
+constexpr bool loads16_plain(KvDtype t) {
   return t == KvDtype::kF32 || t == KvDtype::kF16 || t == KvDtype::kBF16;
 }
 
@@ -184,15 +265,23 @@ static inline void accumulate_heads(const uint8_t* v, size_t row_bytes, int nb, 
 // head passes re-read the block from L1. Passes over half-rows leave a strided pattern they
 // follow poorly (a synthetic K-then-V stream with this kernel's FMA count: 27 vs 20 GB/s on one
 // Zen 5 core; the dense kernel at 32k tokens went from 7.3 to 6.2 ms).
+//
+// Block types are the exception: dequantizing a 16-channel group costs ~4 vector ops (widen,
+// convert, scale broadcast, multiply) where f16 costs one, so re-reading the row once per head
+// pass would redo that work; their chunks shrink until every head of the group fits one pass
+// (G = 4: half rows, 4 heads × 4 groups of accumulators). Measured at 32k tokens, f16 K + q8_0 V,
+// 2 threads: 2.96 ms with whole-row chunks (2 passes), see docs/results/performance.md for after.
 template <KvDtype T, int G>
 void accumulate_rows(const uint8_t* v, size_t row_bytes, int nb, int D, const Scores& s, float* o) {
+  constexpr bool kBlockType = !loads16_plain(T);
+  constexpr int kMaxChunk = kBlockType ? std::max(2, 16 / G) : 8;
   const int nv = D / kLanes;
   for (int c = 0; c < nv;) {
     const int left = nv - c;
-    if (left >= 8) {
+    if (left >= 8 && kMaxChunk >= 8) {
       accumulate_heads<T, G, 8>(v, row_bytes, nb, D, c, s, o);
       c += 8;
-    } else if (left >= 4) {
+    } else if (left >= 4 && kMaxChunk >= 4) {
       accumulate_heads<T, G, 4>(v, row_bytes, nb, D, c, s, o);
       c += 4;
     } else if (left >= 2) {
@@ -207,21 +296,11 @@ void accumulate_rows(const uint8_t* v, size_t row_bytes, int nb, int D, const Sc
 
 using AccumulateFn = void (*)(const uint8_t*, size_t, int, int, const Scores&, float*);
 
-// The value accumulation for V type t: 16 lanes for the plain types, the AVX2 one (compiled
-// into this unit) for block types.
+// The value accumulation for V type t (16 lanes for every cache type).
 template <int G>
 AccumulateFn accumulate_fn(KvDtype t) {
-  switch (t) {
-    case KvDtype::kF32:
-      return &accumulate_rows<KvDtype::kF32, G>;
-    case KvDtype::kF16:
-      return &accumulate_rows<KvDtype::kF16, G>;
-    case KvDtype::kBF16:
-      return &accumulate_rows<KvDtype::kBF16, G>;
-    default:
-      return kv_avx2::dispatch_kv_type(
-          t, []<KvDtype T>() -> AccumulateFn { return &attn_avx2::accumulate_rows<T, G>; });
-  }
+  return kv_avx2::dispatch_kv_type(
+      t, []<KvDtype T>() -> AccumulateFn { return &accumulate_rows<T, G>; });
 }
 
 }  // namespace

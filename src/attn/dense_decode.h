@@ -25,8 +25,8 @@ void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, 
 // Requires D % 8 == 0 (f32/f16 K and V) or D % 32 == 0 (any other type).
 void attn_dense_update_avx2(const float* q, int g, const void* k, const void* v, KvDtype kt,
                             KvDtype vt, int64_t n, int D, float* m, float* l, float* o);
-// 16 lanes; requires D % 16 == 0 and cpu_features().has_avx512_set(). f32 / f16 / bf16 K and V;
-// any other type combination runs the AVX2 kernel (with its own D requirement).
+// 16 lanes; requires cpu_features().has_avx512_set(); every K / V type (D % 16 == 0, block types
+// D % 32 == 0; other D run the AVX2 kernel).
 void attn_dense_update_avx512(const float* q, int g, const void* k, const void* v, KvDtype kt,
                               KvDtype vt, int64_t n, int D, float* m, float* l, float* o);
 

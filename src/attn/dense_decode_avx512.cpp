@@ -5,7 +5,8 @@
 // head per block, then the V accumulation with the output rows in registers, reading each value
 // row front to back. While keys are scored, the K and V rows kPrefetchTokens ahead are prefetched
 // (DenseLayerCache hands whole runs of contiguous rows to one call, so "ahead" crosses its 64-token
-// pages). f32 / f16 / bf16 rows only; any other K or V type takes the AVX2 kernel.
+// pages). Every cache type: block types (q8_0, q4_0, ...) dequantize 16 channels (half a block)
+// per load in registers (attn_block_avx512_inl.h).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -83,9 +84,8 @@ void update_heads(const float* q, const uint8_t* k, const uint8_t* v, KvDtype kt
                   int64_t n, int D, float* m, float* l, float* o) {
   using ScoreFn = void (*)(const float*, const uint8_t*, size_t, const uint8_t*, size_t, int,
                            int64_t, int, Scores&);
-  const ScoreFn score = kt == KvDtype::kF32   ? &score_rows<KvDtype::kF32, G>
-                        : kt == KvDtype::kF16 ? &score_rows<KvDtype::kF16, G>
-                                              : &score_rows<KvDtype::kBF16, G>;
+  const ScoreFn score =
+      kv_avx2::dispatch_kv_type(kt, []<KvDtype T>() -> ScoreFn { return &score_rows<T, G>; });
   const attn_avx512::AccumulateFn accumulate = attn_avx512::accumulate_fn<G>(vt);
   alignas(64) Scores s;
   const size_t krow = kv_row_bytes(kt, D), vrow = kv_row_bytes(vt, D);
@@ -101,8 +101,7 @@ void update_heads(const float* q, const uint8_t* k, const uint8_t* v, KvDtype kt
 
 void attn_dense_update_avx512(const float* q, int g, const void* k, const void* v, KvDtype kt,
                               KvDtype vt, int64_t n, int D, float* m, float* l, float* o) {
-  if (!attn_avx512::loads16(kt) || !attn_avx512::loads16(vt) || D % kLanes != 0)
-    return attn_dense_update_avx2(q, g, k, v, kt, vt, n, D, m, l, o);
+  if (D % kLanes != 0) return attn_dense_update_avx2(q, g, k, v, kt, vt, n, D, m, l, o);
   const auto* kb = static_cast<const uint8_t*>(k);
   const auto* vb = static_cast<const uint8_t*>(v);
   for (int h0 = 0; h0 < g; h0 += kMaxHeads) {

@@ -30,8 +30,7 @@ void attn_dense_update(const float* q, int g, const void* k, const void* v, KvDt
                        int64_t n, int D, float* m, float* l, float* o) {
   const auto plain = [](KvDtype t) { return t == KvDtype::kF32 || t == KvDtype::kF16; };
   const SimdLevel level = simd_level();
-  if (level >= SimdLevel::kAvx512 && D % 16 == 0 && (plain(kt) || kt == KvDtype::kBF16) &&
-      (plain(vt) || vt == KvDtype::kBF16))
+  if (level >= SimdLevel::kAvx512 && D % 16 == 0)
     attn_dense_update_avx512(q, g, k, v, kt, vt, n, D, m, l, o);
   else if (level >= SimdLevel::kAvx2 && D % (plain(kt) && plain(vt) ? 8 : 32) == 0)
     attn_dense_update_avx2(q, g, k, v, kt, vt, n, D, m, l, o);

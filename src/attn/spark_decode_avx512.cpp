@@ -5,9 +5,9 @@
 // That is 4 vector instructions per group besides the FMAs — no index tables, no permutes — and
 // the rebuilt vector feeds every head of the GQA group, so K streams once. Scores, softmax and
 // the value accumulation are the dense kernel's (attn_block_avx512_inl.h): 16-token batched score
-// reductions, 64-token softmax blocks, register-resident output rows read front to back. Dense
-// values of the block types use the AVX2 accumulation; pruned values (values=λv) are rebuilt like
-// the keys. Only AVX-512 F/BW/VL/DQ: no VBMI2 (its 16-bit vpexpandw is the slower expand anyway).
+// reductions, 64-token softmax blocks, register-resident output rows read front to back, for every
+// dense value type (block types dequantized 16 lanes at a time); pruned values (values=λv) are
+// rebuilt like the keys. Only AVX-512 F/BW/VL/DQ: no VBMI2 (its 16-bit vpexpandw is the slower expand anyway).
 #include <immintrin.h>
 
 #include <algorithm>

@@ -21,7 +21,6 @@ namespace {
 using test::naive_attention;
 using test::randn;
 
-
 // Plain softmax attention for one query head over n keys, in double.
 
 TEST(AttnDense, Avx2MatchesReference) {
@@ -99,14 +98,25 @@ TEST(AttnDense, Avx512MatchesReference) {
         }
 }
 
-// Block types are not 16-lane loads: the AVX-512 entry point hands them to the AVX2 kernel.
-TEST(AttnDense, Avx512FallsBackForBlockTypes) {
+// Every block type through the 16-lane loaders (half a block per load), as K and as V, mixed
+// with each other and with f16; D 96 is an odd number of 32-channel blocks. The reference
+// dequantizes with kv_dequantize_row (llama.cpp's rules).
+TEST(AttnDense, Avx512BlockTypesMatchReference) {
   if (!cpu_features().has_avx512_set()) GTEST_SKIP() << "no AVX-512 (F/BW/VL/DQ)";
-  for (auto [kt, vt] :
-       {std::pair{KvDtype::kQ8_0, KvDtype::kF16}, std::pair{KvDtype::kF16, KvDtype::kQ4_0}})
-    EXPECT_LT(
-        max_diff_vs_ref([](auto... a) { attn_dense_update_avx512(a...); }, kt, vt, 4, 128, 150, 7),
-        1e-5f);
+  const KvDtype blocks[] = {KvDtype::kQ8_0, KvDtype::kQ4_0, KvDtype::kQ4_1,
+                            KvDtype::kQ5_0, KvDtype::kQ5_1, KvDtype::kIQ4_NL};
+  uint32_t seed = 500;
+  for (KvDtype bt : blocks)
+    for (auto [kt, vt] : {std::pair{bt, bt}, std::pair{bt, KvDtype::kF16},
+                          std::pair{KvDtype::kF16, bt}, std::pair{bt, KvDtype::kQ8_0}})
+      for (int g : {1, 4, 5})
+        for (int D : {64, 96, 128})
+          for (int64_t n : {1, 17, 65, 150}) {
+            const float d = max_diff_vs_ref([](auto... a) { attn_dense_update_avx512(a...); }, kt,
+                                            vt, g, D, n, seed++);
+            ASSERT_LT(d, 1e-5f) << kv_dtype_name(kt) << "/" << kv_dtype_name(vt) << " g=" << g
+                                << " D=" << D << " n=" << n;
+          }
 }
 
 // The paged cache gives the same answer at every dispatch level (limit_simd_level).
@@ -159,7 +169,8 @@ TEST(AttnDense, MergeOfSplitsEqualsWhole) {
   auto k = randn(n * D, 5), v = randn(n * D, 6);
   std::vector<float> m(g), l(g), o(g * D), m2(g), l2(g), o2(g * D);
   attn_state_init(g, D, m.data(), l.data(), o.data());
-  attn_dense_update_ref(q.data(), g, k.data(), v.data(), KvDtype::kF32, n, D, m.data(), l.data(), o.data());
+  attn_dense_update_ref(q.data(), g, k.data(), v.data(), KvDtype::kF32, n, D, m.data(), l.data(),
+                        o.data());
   // Three uneven pieces merged in order.
   std::vector<float> mm(g), lm(g), om(g * D);
   attn_state_init(g, D, mm.data(), lm.data(), om.data());
@@ -181,7 +192,8 @@ TEST(AttnDense, PagedCacheCausalChunkMatchesNaive) {
   const int n_kv = 2, g = 2, D = 64, H = n_kv * g;
   const int n0 = 700, n_q = 5;  // 700 cached, then a chunk of 5 appended and attended causally
   DenseLayerCache cache(n_kv, D, g, KvDtype::kF32);
-  auto k0 = randn(static_cast<size_t>(n0) * n_kv * D, 7), v0 = randn(static_cast<size_t>(n0) * n_kv * D, 8);
+  auto k0 = randn(static_cast<size_t>(n0) * n_kv * D, 7),
+       v0 = randn(static_cast<size_t>(n0) * n_kv * D, 8);
   cache.append(k0.data(), v0.data(), n0);
   auto k1 = randn(n_q * n_kv * D, 9), v1 = randn(n_q * n_kv * D, 10);
   cache.append(k1.data(), v1.data(), n_q);
@@ -195,7 +207,8 @@ TEST(AttnDense, PagedCacheCausalChunkMatchesNaive) {
     for (int i = 0; i < n_q; ++i)
       for (int j = 0; j < g; ++j) {
         const int qh = h * g + j;
-        auto ref = naive_attention(q.data() + (i * H + qh) * D, kh.data(), vh.data(), n0 + i + 1, D);
+        auto ref =
+            naive_attention(q.data() + (i * H + qh) * D, kh.data(), vh.data(), n0 + i + 1, D);
         for (int d = 0; d < D; ++d)
           ASSERT_NEAR(out[(i * H + qh) * D + d], ref[d], 2e-5) << "query " << i << " head " << qh;
       }
@@ -214,7 +227,8 @@ TEST(AttnDense, PagedCacheCausalChunkMatchesNaive) {
     }
   }
   EXPECT_EQ(cache.n_tokens(0), n + 1);
-  EXPECT_EQ(cache.bytes(), static_cast<size_t>(n_kv) * 12 * 2 * DenseLayerCache::kPageTokens * D * 4);  // 12 pages of K+V
+  EXPECT_EQ(cache.bytes(), static_cast<size_t>(n_kv) * 12 * 2 * DenseLayerCache::kPageTokens * D *
+                               4);  // 12 pages of K+V
 }
 
 TEST(AttnDense, F16CacheRoundsToHalf) {

@@ -9,12 +9,13 @@
 #include <memory>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <omp.h>
+#include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "core/bandwidth.h"
 #include "core/byte_size.h"
+#include "core/compute_peak.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "press/capture.h"
@@ -57,7 +58,8 @@ std::vector<int64_t> parse_list(const std::string& s) {
     try {
       size_t used = 0;
       const long long v = std::stoll(item, &used);
-      SPARKV_CHECK(used == item.size() && v >= 0, "--depth: '{}' is not a non-negative integer", item);
+      SPARKV_CHECK(used == item.size() && v >= 0, "--depth: '{}' is not a non-negative integer",
+                   item);
       out.push_back(v);
     } catch (const std::logic_error&) {
       fail("--depth: '{}' is not a non-negative integer", item);
@@ -99,18 +101,23 @@ void bench(const BenchArgs& a) {
     probe.kv_mem_limit = kv_mem_limit;
     Session check(*model, probe);
   }
-  std::vector<std::string> presses = a.presses.empty() ? std::vector<std::string>{"full"} : a.presses;
+  std::vector<std::string> presses =
+      a.presses.empty() ? std::vector<std::string>{"full"} : a.presses;
   std::vector<PressPipeline> pipelines;
   for (const auto& p : presses) pipelines.push_back(parse_press_spec(p));
 
   std::fprintf(stderr, "[bench] measuring memory bandwidth (triad)...\n");
   const double bw = measure_bandwidth_gbs();
+  // The compute side of the roofline (f32 FMA rate in registers): decode at small sizes and
+  // attention with little KV per FLOP are bounded by it rather than by bytes.
+  const double fma_gflops = measure_fma_gflops();
   std::vector<Row> rows;
   for (int64_t depth : depths) {
     for (size_t pi = 0; pi < presses.size(); ++pi) {
       const PressPipeline& pipe = pipelines[pi];
       if (depth == 0 && !pipe.empty()) {
-        std::fprintf(stderr, "[bench] depth 0: nothing to compress, skipping %s\n", pipe.spec().c_str());
+        std::fprintf(stderr, "[bench] depth 0: nothing to compress, skipping %s\n",
+                     pipe.spec().c_str());
         continue;
       }
       Row r;
@@ -168,52 +175,60 @@ void bench(const BenchArgs& a) {
     j["model"] = path;
     j["threads"] = omp_get_max_threads();
     j["bandwidth_gbs"] = bw;
+    j["fma_peak_gflops"] = fma_gflops;
     j["weight_bytes"] = model->weight_bytes();
     j["n_prompt"] = a.n_prompt;
     j["n_gen"] = a.n_gen;
     for (const Row& r : rows)
-      j["rows"].push_back({{"press", r.press},
-                           {"depth", r.depth},
-                           {"fill_s", r.fill_s},
-                           {"compress_s", r.compress_s},
-                           {"compress_pct_of_fill", r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0},
-                           {"pp_tokens_per_s", r.pp_tps},
-                           {"tg_tokens_per_s", r.tg_tps},
-                           {"tg_ms_median", r.tg_ms_median},
-                           {"kv_bytes", r.kv_bytes},
-                           {"kv_bytes_dense_f16", r.kv_dense_f16},
-                           {"bytes_per_token", r.bytes_per_token},
-                           {"gbs", r.gbs},
-                           {"fraction_of_bandwidth", r.frac_bw},
-                           {"peak_rss_mib", r.rss_mib}});
+      j["rows"].push_back(
+          {{"press", r.press},
+           {"depth", r.depth},
+           {"fill_s", r.fill_s},
+           {"compress_s", r.compress_s},
+           {"compress_pct_of_fill", r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0},
+           {"pp_tokens_per_s", r.pp_tps},
+           {"tg_tokens_per_s", r.tg_tps},
+           {"tg_ms_median", r.tg_ms_median},
+           {"kv_bytes", r.kv_bytes},
+           {"kv_bytes_dense_f16", r.kv_dense_f16},
+           {"bytes_per_token", r.bytes_per_token},
+           {"gbs", r.gbs},
+           {"fraction_of_bandwidth", r.frac_bw},
+           {"peak_rss_mib", r.rss_mib}});
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
-  std::printf("model: %s | threads %d | weights %.1f MiB | measured bandwidth (triad) %.1f GB/s\n\n",
-              path.c_str(), omp_get_max_threads(), model->weight_bytes() / 1048576.0, bw);
-  std::printf("| depth | press | fill s | compress ms (%% of fill) | pp%d t/s | tg%d t/s | KV MiB | "
-              "bytes/token MiB | GB/s | %% of bw | peak RSS MiB |\n",
-              a.n_prompt, a.n_gen);
+  std::printf(
+      "model: %s | threads %d | weights %.1f MiB | measured bandwidth (triad) %.1f GB/s | "
+      "FMA peak %.0f GFLOP/s\n\n",
+      path.c_str(), omp_get_max_threads(), model->weight_bytes() / 1048576.0, bw, fma_gflops);
+  std::printf(
+      "| depth | press | fill s | compress ms (%% of fill) | pp%d t/s | tg%d t/s | KV MiB | "
+      "bytes/token MiB | GB/s | %% of bw | peak RSS MiB |\n",
+      a.n_prompt, a.n_gen);
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows)
-    std::printf("| %lld | %s | %.2f | %.1f (%.2f%%) | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f |\n",
-                static_cast<long long>(r.depth), r.press.c_str(), r.fill_s, r.compress_s * 1e3,
-                r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0, r.pp_tps, r.tg_tps,
-                r.kv_bytes / 1048576.0, r.bytes_per_token / 1048576.0, r.gbs, 100.0 * r.frac_bw,
-                r.rss_mib);
+    std::printf(
+        "| %lld | %s | %.2f | %.1f (%.2f%%) | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f |\n",
+        static_cast<long long>(r.depth), r.press.c_str(), r.fill_s, r.compress_s * 1e3,
+        r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0, r.pp_tps, r.tg_tps,
+        r.kv_bytes / 1048576.0, r.bytes_per_token / 1048576.0, r.gbs, 100.0 * r.frac_bw, r.rss_mib);
 }
 
 }  // namespace
 
 void register_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
-  CLI::App* c = app.add_subcommand("bench", "Prompt/generation speed at context depths, per press, with GB/s");
-  c->add_option("-m,--model", a->model, "GGUF file or Hugging Face folder (default: embedded model)");
+  CLI::App* c = app.add_subcommand(
+      "bench", "Prompt/generation speed at context depths, per press, with GB/s");
+  c->add_option("-m,--model", a->model,
+                "GGUF file or Hugging Face folder (default: embedded model)");
   c->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens processed on top of the context (pp)")
       ->capture_default_str();
   c->add_option("-n,--n-gen", a->n_gen, "Tokens generated (tg); the median step is reported")
       ->capture_default_str();
-  c->add_option("-d,--depth", a->depths, "Comma-separated context depths (tokens), e.g. 0,4096,16384")
+  c->add_option("-d,--depth", a->depths,
+                "Comma-separated context depths (tokens), e.g. 0,4096,16384")
       ->capture_default_str();
   c->add_option("--press", a->presses, "Press recipe (repeatable); default full");
   c->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();

@@ -168,7 +168,21 @@ def stage_weights(st, a):
     if not st.get("copy_done"):
         return {"copy": 1.0}
     w["copy"] = {0: 1.0, 1: 0.5}.get(st["stage"], 0.25)
+    for item in filter(None, a.mix.split(",")):
+        k, v = item.split("=")
+        if k not in w:
+            raise SystemExit(f"--mix: unknown document kind '{k}'")
+        w[k] = float(v)
     return w
+
+
+def step_T(st, a, max_stage):
+    """The row length of this step: the stage length, or in the last stage a length drawn from
+    --lengths (deterministic in the step number, so a resumed run draws the same lengths)."""
+    if a.lengths and st["stage"] == max_stage:
+        ls = [int(x) for x in a.lengths.split(",")]
+        return ls[SplitMix64(0x1E46 + st["step"]).below(len(ls))]
+    return stage_T(st)
 
 
 def stage_T(st):
@@ -229,6 +243,11 @@ def main():
     ap.add_argument("--ckpt-every-s", type=float, default=300.0)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mix", default="",
+                    help="override document weights, e.g. niah_multikey_1=3,prose=1.5 (after the warm-up)")
+    ap.add_argument("--lengths", default="",
+                    help="in the last stage, draw each step's row length from this list (e.g. 512,1024,2048) "
+                         "instead of the stage length")
     ap.add_argument("--digit-respread-step", type=int, default=0,
                     help="at this step, add fresh random components to the digit embeddings "
                          "(a recorded intervention of run2, see README; 0 = never)")
@@ -298,7 +317,7 @@ def main():
             print(json.dumps(ev), flush=True)
             with open(log_path, "a") as f:
                 f.write(json.dumps(ev) + "\n")
-        T = stage_T(st)
+        T = step_T(st, a, max_stage)
         B = max(1, tokens_per_step(T, a) // T)
         w = stage_weights(st, a)
         Tb = T if st.get("copy_done") else 128
