@@ -16,7 +16,8 @@ DenseLayerCache::DenseLayerCache(int n_kv, int head_dim, int group, KvDtype k_ty
       k_pages_(n_kv),
       v_pages_(n_kv),
       run_end_page_(n_kv),
-      chunks_(n_kv) {
+      chunks_(n_kv),
+      tail_(n_kv) {
   kv_check_head_dim(k_type, head_dim, "K cache");
   kv_check_head_dim(v_type, head_dim, "V cache");
   k_row_ = kv_row_bytes(k_type, head_dim);
@@ -45,17 +46,26 @@ size_t DenseLayerCache::bytes() const {
 
 void DenseLayerCache::reserve_pages(int64_t n_tokens) {
   const int64_t want = (n_tokens + kPageTokens - 1) / kPageTokens;
+  const size_t k_page = static_cast<size_t>(kPageTokens) * k_row_;
+  const size_t v_page = static_cast<size_t>(kPageTokens) * v_row_;
   for (int h = 0; h < n_kv_; ++h) {
-    const int64_t have = static_cast<int64_t>(k_pages_[h].size());
-    if (want <= have) continue;
-    const size_t rows = static_cast<size_t>(want - have) * kPageTokens;
-    chunks_[h].emplace_back(new uint8_t[rows * (k_row_ + v_row_)]);
-    uint8_t* k = chunks_[h].back().get();
-    uint8_t* v = k + rows * k_row_;
-    for (int64_t p = 0; p < want - have; ++p) {
-      k_pages_[h].push_back(k + static_cast<size_t>(p) * kPageTokens * k_row_);
-      v_pages_[h].push_back(v + static_cast<size_t>(p) * kPageTokens * v_row_);
-      run_end_page_[h].push_back(want);  // chunks never grow: the run ends where this one does
+    ChunkTail& c = tail_[h];
+    int64_t have = static_cast<int64_t>(k_pages_[h].size());
+    while (have < want) {
+      if (c.used == c.cap) {
+        // A new chunk: room for what this call needs, and at least as much as the head holds.
+        c.cap = std::max(want - have, have);
+        chunks_[h].push_back(big_alloc(static_cast<size_t>(c.cap) * (k_page + v_page)));
+        c.k = chunks_[h].back().get();
+        c.v = c.k + static_cast<size_t>(c.cap) * k_page;
+        c.used = 0;
+        c.end_page = have + c.cap;
+      }
+      k_pages_[h].push_back(c.k + static_cast<size_t>(c.used) * k_page);
+      v_pages_[h].push_back(c.v + static_cast<size_t>(c.used) * v_page);
+      run_end_page_[h].push_back(c.end_page);  // the run ends where the chunk does
+      ++c.used;
+      ++have;
     }
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attn/dense_decode.h"
+#include "core/big_alloc.h"
 #include "kv/layer_cache.h"
 
 namespace sparkv {
@@ -33,7 +34,8 @@ class DenseLayerCache : public LayerCache {
 
   // Folds tokens [t0, t1) of KV head h into the online-softmax states of the group's query heads
   // (q scaled, [group, D]); the building block other storages use for their dense segments.
-  void attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m, float* l, float* o) const;
+  void attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m, float* l,
+                    float* o) const;
 
   // Reads tokens [t0, t0+n) of KV head h as f32 (dequantized). k_out, v_out: [n, D] (either may
   // be null).
@@ -53,13 +55,14 @@ class DenseLayerCache : public LayerCache {
   KvDtype dtype() const { return k_type_; }
 
  private:
-  // Token t of head h is row t % kPageTokens of page t / kPageTokens. Pages are allocated in
-  // chunks: each append allocates, per head, the pages it needs as one block holding the K rows of
-  // all those pages followed by their V rows. A run of consecutive pages from one chunk thus has
-  // contiguous K rows and contiguous V rows, and attend_range hands a whole run (a prefill chunk,
-  // typically) to one kernel call, which streams it and prefetches ahead within it. Separately
-  // allocated pages would interleave the heads in memory and restart the hardware prefetchers at
-  // every page.
+  // Token t of head h is row t % kPageTokens of page t / kPageTokens. Pages live in chunks: a
+  // chunk of a head holds the K rows of its pages followed by their V rows, so consecutive pages
+  // of one chunk have contiguous K rows and contiguous V rows, and attend_range hands a whole run
+  // to one kernel call, which streams it and prefetches ahead within it. A new chunk reserves
+  // room for as many pages as the head already has (geometric growth: at most ~2x of virtual
+  // memory, touched only as tokens arrive), so a long context ends up in a few large chunks —
+  // huge pages (core/big_alloc.h) — however small its prefill chunks were. Separately allocated
+  // pages would interleave the heads in memory and restart the hardware prefetchers at every page.
   uint8_t* k_ptr(int h, int64_t t) const;
   uint8_t* v_ptr(int h, int64_t t) const;
   // The end of the run holding token t (exclusive; at most n_).
@@ -76,7 +79,14 @@ class DenseLayerCache : public LayerCache {
   int64_t n_ = 0;
   std::vector<std::vector<uint8_t*>> k_pages_, v_pages_;  // [n_kv][n_pages]: row 0, into chunks_
   std::vector<std::vector<int64_t>> run_end_page_;        // [n_kv][n_pages]: end page of its chunk
-  std::vector<std::vector<std::unique_ptr<uint8_t[]>>> chunks_;  // [n_kv][n_chunks]
+  std::vector<std::vector<BigBuffer>> chunks_;            // [n_kv][n_chunks]
+  // Pages of the newest chunk of each head: its capacity, how many are in use, its K and V bases.
+  struct ChunkTail {
+    int64_t cap = 0, used = 0, end_page = 0;
+    uint8_t* k = nullptr;
+    uint8_t* v = nullptr;
+  };
+  std::vector<ChunkTail> tail_;  // [n_kv]
 };
 
 // Runs attention for n_q queries over any storage that can produce partial online-softmax states
@@ -85,8 +95,8 @@ class DenseLayerCache : public LayerCache {
 //   visit(i_query, kv_head, t_begin, t_end, q_scaled [g, D], m [g], l [g], o [g, D])
 // must fold tokens [t_begin, t_end) of kv_head into the state.
 template <typename Visit>
-void attend_split(const float* q, int n_q, int n_kv, int group, int D, int64_t n_tokens,
-                  float* out, Visit&& visit);
+void attend_split(const float* q, int n_q, int n_kv, int group, int D, int64_t n_tokens, float* out,
+                  Visit&& visit);
 
 }  // namespace sparkv
 
