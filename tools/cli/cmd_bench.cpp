@@ -44,7 +44,25 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// Peak resident memory since the last reset_peak_rss(): VmHWM of /proc/self/status, which Linux
+// lets a process reset (clear_refs "5"), so each row reports its own peak — not the triad's 512 MiB
+// buffers or an earlier depth's cache. getrusage's lifetime maximum where /proc is unavailable.
+void reset_peak_rss() {
+  if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+}
+
 double peak_rss_mib() {
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+    std::fclose(f);
+    if (kib >= 0) return kib / 1024.0;
+  }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;
@@ -120,6 +138,7 @@ void bench(const BenchArgs& a) {
                      pipe.spec().c_str());
         continue;
       }
+      reset_peak_rss();
       Row r;
       r.press = pipe.spec();
       r.depth = depth;
