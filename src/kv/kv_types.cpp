@@ -3,11 +3,17 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/fp16.h"
 #include "quant/quant.h"
 
 namespace sparkv {
+
+namespace kv_detail {
+void f32_to_f16_row_avx2(const float* src, uint16_t* dst, int n);
+void f16_to_f32_row_avx2(const uint16_t* src, float* dst, int n);
+}  // namespace kv_detail
 
 const int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                  1,    13,   25,  38,  53,  69,  89,  113};
@@ -21,9 +27,9 @@ struct TypeRow {
 };
 
 constexpr TypeRow kTypes[] = {
-    {KvDtype::kF32, "f32", 1, 4},      {KvDtype::kF16, "f16", 1, 2},
-    {KvDtype::kBF16, "bf16", 1, 2},    {KvDtype::kQ8_0, "q8_0", 32, 34},
-    {KvDtype::kQ4_0, "q4_0", 32, 18},  {KvDtype::kQ4_1, "q4_1", 32, 20},
+    {KvDtype::kF32, "f32", 1, 4},         {KvDtype::kF16, "f16", 1, 2},
+    {KvDtype::kBF16, "bf16", 1, 2},       {KvDtype::kQ8_0, "q8_0", 32, 34},
+    {KvDtype::kQ4_0, "q4_0", 32, 18},     {KvDtype::kQ4_1, "q4_1", 32, 20},
     {KvDtype::kIQ4_NL, "iq4_nl", 32, 18}, {KvDtype::kQ5_0, "q5_0", 32, 22},
     {KvDtype::kQ5_1, "q5_1", 32, 24},
 };
@@ -37,15 +43,24 @@ const TypeRow& row(KvDtype t) {
 // The ggml type with the same block layout; iq4_nl is not in src/quant and is handled here.
 GgmlType ggml_of(KvDtype t) {
   switch (t) {
-    case KvDtype::kF32: return GgmlType::kF32;
-    case KvDtype::kF16: return GgmlType::kF16;
-    case KvDtype::kBF16: return GgmlType::kBF16;
-    case KvDtype::kQ8_0: return GgmlType::kQ8_0;
-    case KvDtype::kQ4_0: return GgmlType::kQ4_0;
-    case KvDtype::kQ4_1: return GgmlType::kQ4_1;
-    case KvDtype::kQ5_0: return GgmlType::kQ5_0;
-    case KvDtype::kQ5_1: return GgmlType::kQ5_1;
-    case KvDtype::kIQ4_NL: break;
+    case KvDtype::kF32:
+      return GgmlType::kF32;
+    case KvDtype::kF16:
+      return GgmlType::kF16;
+    case KvDtype::kBF16:
+      return GgmlType::kBF16;
+    case KvDtype::kQ8_0:
+      return GgmlType::kQ8_0;
+    case KvDtype::kQ4_0:
+      return GgmlType::kQ4_0;
+    case KvDtype::kQ4_1:
+      return GgmlType::kQ4_1;
+    case KvDtype::kQ5_0:
+      return GgmlType::kQ5_0;
+    case KvDtype::kQ5_1:
+      return GgmlType::kQ5_1;
+    case KvDtype::kIQ4_NL:
+      break;
   }
   fail("KV cache type {} has no ggml twin in src/quant", kv_dtype_name(t));
 }
@@ -100,7 +115,8 @@ void quantize_iq4nl_block(const float* x, uint8_t* out) {
   }
   const uint16_t dh = f32_to_fp16(d);
   std::memcpy(out, &dh, 2);
-  for (int j = 0; j < kQK / 2; ++j) out[2 + j] = static_cast<uint8_t>(code[j] | (code[j + 16] << 4));
+  for (int j = 0; j < kQK / 2; ++j)
+    out[2 + j] = static_cast<uint8_t>(code[j] | (code[j + 16] << 4));
 }
 
 void dequantize_iq4nl_block(const uint8_t* b, float* y) {
@@ -115,7 +131,9 @@ void dequantize_iq4nl_block(const uint8_t* b, float* y) {
 
 }  // namespace
 
-const char* kv_dtype_name(KvDtype t) { return row(t).name; }
+const char* kv_dtype_name(KvDtype t) {
+  return row(t).name;
+}
 
 std::string kv_dtype_names() {
   std::string s;
@@ -132,8 +150,12 @@ KvDtype kv_dtype_from_name(std::string_view name) {
   fail("unknown KV cache type '{}' (expected one of: {})", name, kv_dtype_names());
 }
 
-int kv_block_elems(KvDtype t) { return row(t).elems; }
-int kv_block_bytes(KvDtype t) { return row(t).bytes; }
+int kv_block_elems(KvDtype t) {
+  return row(t).elems;
+}
+int kv_block_bytes(KvDtype t) {
+  return row(t).bytes;
+}
 
 size_t kv_row_bytes(KvDtype t, int D) {
   const TypeRow& r = row(t);
@@ -143,11 +165,13 @@ size_t kv_row_bytes(KvDtype t, int D) {
 void kv_check_head_dim(KvDtype t, int D, const char* what) {
   const int b = kv_block_elems(t);
   SPARKV_CHECK(D > 0 && D % b == 0,
-               "{}: type {} stores {}-channel blocks, but head_dim {} is not a multiple of {}", what,
-               kv_dtype_name(t), b, D, b);
+               "{}: type {} stores {}-channel blocks, but head_dim {} is not a multiple of {}",
+               what, kv_dtype_name(t), b, D, b);
 }
 
 void kv_quantize_row(KvDtype t, const float* src, void* dst, int D) {
+  if (t == KvDtype::kF16 && simd_level() >= SimdLevel::kAvx2)
+    return kv_detail::f32_to_f16_row_avx2(src, static_cast<uint16_t*>(dst), D);
   if (t == KvDtype::kIQ4_NL) {
     auto* out = static_cast<uint8_t*>(dst);
     for (int b = 0; b < D / kQK; ++b) quantize_iq4nl_block(src + b * kQK, out + b * 18);
@@ -157,6 +181,10 @@ void kv_quantize_row(KvDtype t, const float* src, void* dst, int D) {
 }
 
 void kv_dequantize_row(KvDtype t, const void* src, float* dst, int D) {
+  // f16 widens exactly, so the F16C path is the scalar one bit for bit (the kernels' oracles
+  // still see identical values).
+  if (t == KvDtype::kF16 && simd_level() >= SimdLevel::kAvx2)
+    return kv_detail::f16_to_f32_row_avx2(static_cast<const uint16_t*>(src), dst, D);
   if (t == KvDtype::kIQ4_NL) {
     const auto* in = static_cast<const uint8_t*>(src);
     for (int b = 0; b < D / kQK; ++b) dequantize_iq4nl_block(in + b * 18, dst + b * kQK);

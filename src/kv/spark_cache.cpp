@@ -13,18 +13,16 @@ template <typename T>
 size_t vbytes(const std::vector<T>& v) {
   return v.capacity() * sizeof(T);
 }
-constexpr int kPad = 8;         // kernels load 8 values at a time from the packed streams
+constexpr int kPad = 8;        // kernels load 8 values at a time from the packed streams
 constexpr int kPadBytes = 16;  // ... of up to 2 bytes each
 
 // Appends one token's kept key values to the stream in form kq; returns the fp16 scale d (0 for
 // f16). The rules are those of spark_decode.h (q8: q8_0's, q4: q4_0's, over the token's run).
 uint16_t push_kept(SparkKeyQuant kq, const std::vector<float>& x, std::vector<uint8_t>& out) {
-  if (kq == SparkKeyQuant::kF16) {
-    for (float v : x) {
-      const uint16_t h = f32_to_fp16(v);
-      out.push_back(static_cast<uint8_t>(h & 0xff));
-      out.push_back(static_cast<uint8_t>(h >> 8));
-    }
+  if (kq == SparkKeyQuant::kF16) {  // little-endian fp16, the dense f16 row conversion
+    const size_t at = out.size();
+    out.resize(at + 2 * x.size());
+    kv_quantize_row(KvDtype::kF16, x.data(), out.data() + at, static_cast<int>(x.size()));
     return 0;
   }
   float amax = 0.0f, max = 0.0f;
@@ -43,8 +41,9 @@ uint16_t push_kept(SparkKeyQuant kq, const std::vector<float>& x, std::vector<ui
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   for (size_t i = 0; i < x.size(); i += 2) {
     const int c0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[i] * id + 8.5f)));
-    const int c1 =
-        i + 1 < x.size() ? std::min(15, static_cast<int>(static_cast<int8_t>(x[i + 1] * id + 8.5f))) : 8;
+    const int c1 = i + 1 < x.size()
+                       ? std::min(15, static_cast<int>(static_cast<int8_t>(x[i + 1] * id + 8.5f)))
+                       : 8;
     out.push_back(static_cast<uint8_t>(c0 | (c1 << 4)));
   }
   return f32_to_fp16(d);
@@ -64,23 +63,32 @@ size_t stream_bytes(SparkKeyQuant kq, size_t elems) {
 
 SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt,
                                  const SparkStorage& storage)
-    : n_kv_(n_kv), D_(head_dim), group_(group), opt_(opt), storage_(storage), heads_(n_kv),
+    : n_kv_(n_kv),
+      D_(head_dim),
+      group_(group),
+      opt_(opt),
+      storage_(storage),
+      heads_(n_kv),
       tail_(n_kv, head_dim, group, storage.tail) {
   SPARKV_CHECK(head_dim % 8 == 0, "spark: head_dim {} must be a multiple of 8", head_dim);
   kv_check_head_dim(storage.v_type, head_dim, "spark values");
-  SPARKV_CHECK(storage.kq == SparkKeyQuant::kF16 ||
-                   (opt.recovery != SparkRecovery::kNormal && opt.recovery != SparkRecovery::kExponential),
-               "spark: kq={} needs a deterministic recovery (the sampled ones use the f16 scalar path)",
-               spark_key_quant_name(storage.kq));
+  SPARKV_CHECK(
+      storage.kq == SparkKeyQuant::kF16 ||
+          (opt.recovery != SparkRecovery::kNormal && opt.recovery != SparkRecovery::kExponential),
+      "spark: kq={} needs a deterministic recovery (the sampled ones use the f16 scalar path)",
+      spark_key_quant_name(storage.kq));
 }
 
-void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
-                            const float* norms, int layer) {
+void SparkLayerCache::build(const DenseLayerCache& src,
+                            const std::vector<std::vector<int32_t>>& kept, const float* norms,
+                            int layer) {
   SPARKV_CHECK(tail_.n_tokens(0) == 0 && heads_[0].n == 0, "spark: cache already built");
   const int D = D_;
-  sample_key_base_ = opt_.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(layer) * 0x100000001b3ull;
-  SPARKV_CHECK(opt_.decode_block == 0 || opt_.value_ratio == 0.0,
-               "spark: decode_block cannot be combined with values= (value statistics are per prefill)");
+  sample_key_base_ =
+      opt_.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(layer) * 0x100000001b3ull;
+  SPARKV_CHECK(
+      opt_.decode_block == 0 || opt_.value_ratio == 0.0,
+      "spark: decode_block cannot be combined with values= (value statistics are per prefill)");
   norms_.assign(norms, norms + static_cast<size_t>(n_kv_) * D);
   const bool fixed = opt_.variant == SparkVariant::kFixed;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -90,8 +98,7 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
     const int64_t n = static_cast<int64_t>(idx.size());
     const float* nrm = norms + static_cast<size_t>(h) * D;
     std::vector<float> k(static_cast<size_t>(n) * D), v(static_cast<size_t>(n) * D);
-    for (int64_t i = 0; i < n; ++i)
-      src.read(h, idx[i], 1, k.data() + i * D, v.data() + i * D);
+    for (int64_t i = 0; i < n; ++i) src.read(h, idx[i], 1, k.data() + i * D, v.data() + i * D);
     st.k_fixed = fixed ? spark_fixed_keep(D, opt_.ratio) : 0;
     st.k_stride = static_cast<int>(stream_elems(storage_.kq, st.k_fixed));
     if (!fixed) st.koffs.assign(1, 0);
@@ -103,7 +110,8 @@ void SparkLayerCache::build(const DenseLayerCache& src, const std::vector<std::v
     st.kvals.shrink_to_fit();
   }
   for (const auto& h : heads_)
-    SPARKV_CHECK(h.n == heads_[0].n, "spark: every KV head of a layer must keep the same token count");
+    SPARKV_CHECK(h.n == heads_[0].n,
+                 "spark: every KV head of a layer must keep the same token count");
 }
 
 void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const float* v, int64_t n,
@@ -123,6 +131,7 @@ void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const fl
   if (n0 > 0) st.kvals.resize(st.kvals.size() - kPadBytes);
   int64_t elems = fixed ? n0 * st.k_stride : st.koffs[n0];  // stream elements written so far
   std::vector<float> kept_vals;
+  kept_vals.reserve(D);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = n0 + i;
     const float* kt = k + i * D;
@@ -132,23 +141,43 @@ void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const fl
     uint8_t* pos = st.kpos.data() + t * nb;
     double tau = 0.0;  // the T-th largest score, for the sampled recoveries' clip
     kept_vals.clear();
-    for (int j = 0; j < D; ++j) {
-      if (mask[j / 8] >> (j % 8) & 1) {
-        kept_vals.push_back(kt[j]);
-        const double sj = static_cast<double>(kt[j]) * kt[j] * nrm[j];
-        tau = (tau == 0.0 || sj < tau) ? sj : tau;
-      } else if (kt[j] > 0.0f) {  // σ = +1; zero counts as negative, as in the reference
-        pos[j / 8] |= static_cast<uint8_t>(1u << (j % 8));
+    // Branchless: which channels were kept is random per token.
+    kept_vals.resize(D);
+    int nk = 0;
+    for (int b = 0; b < nb; ++b) {
+      const unsigned m = mask[b];
+      unsigned p = 0;
+      for (int i = 0; i < 8; ++i) {
+        const int j = 8 * b + i;
+        const unsigned kept = m >> i & 1;
+        kept_vals[nk] = kt[j];
+        nk += static_cast<int>(kept);
+        p |= (~kept & static_cast<unsigned>(kt[j] > 0.0f)) << i;  // σ = +1; zero is negative
       }
+      pos[b] = static_cast<uint8_t>(p);
+    }
+    kept_vals.resize(nk);
+    if (sampled) {  // τ_t: the smallest kept score
+      for (int j = 0; j < D; ++j)
+        if (mask[j / 8] >> (j % 8) & 1) {
+          const double sj = static_cast<double>(kt[j]) * kt[j] * nrm[j];
+          tau = (tau == 0.0 || sj < tau) ? sj : tau;
+        }
     }
     const uint16_t scale = push_kept(kq, kept_vals, st.kvals);
     if (kq != SparkKeyQuant::kF16) st.kscale[t] = scale;
     elems += stream_elems(kq, static_cast<int64_t>(kept_vals.size()));
     if (!fixed) st.koffs.push_back(static_cast<uint32_t>(elems));
     switch (opt_.recovery) {
-      case SparkRecovery::kMean: st.r[t] = f32_to_fp16(std::sqrt(mu)); break;
-      case SparkRecovery::kZero: st.r[t] = 0; break;
-      case SparkRecovery::kConstant: st.r[t] = f32_to_fp16(opt_.constant); break;
+      case SparkRecovery::kMean:
+        st.r[t] = f32_to_fp16(std::sqrt(mu));
+        break;
+      case SparkRecovery::kZero:
+        st.r[t] = 0;
+        break;
+      case SparkRecovery::kConstant:
+        st.r[t] = f32_to_fp16(opt_.constant);
+        break;
       case SparkRecovery::kNormal:
       case SparkRecovery::kExponential:
         st.r[t] = f32_to_fp16(mu);  // distribution mean (score space)
@@ -193,7 +222,8 @@ void SparkLayerCache::append(const float* k, const float* v, int n) {
   for (int h = 0; h < n_kv_; ++h) {
     std::vector<float> kb(static_cast<size_t>(n_tail) * D), vb(kb.size());
     tail_.read(h, 0, n_tail, kb.data(), vb.data());
-    compress_into(heads_[h], kb.data(), vb.data(), n_done, norms_.data() + static_cast<size_t>(h) * D);
+    compress_into(heads_[h], kb.data(), vb.data(), n_done,
+                  norms_.data() + static_cast<size_t>(h) * D);
     for (int64_t t = n_done; t < n_tail; ++t)
       for (int d = 0; d < D; ++d) {
         rest_k[((t - n_done) * n_kv_ + h) * D + d] = kb[t * D + d];
@@ -201,7 +231,8 @@ void SparkLayerCache::append(const float* k, const float* v, int n) {
       }
   }
   tail_ = DenseLayerCache(n_kv_, D_, group_, storage_.tail);
-  if (n_tail > n_done) tail_.append(rest_k.data(), rest_v.data(), static_cast<int>(n_tail - n_done));
+  if (n_tail > n_done)
+    tail_.append(rest_k.data(), rest_v.data(), static_cast<int>(n_tail - n_done));
 }
 
 SparkView SparkLayerCache::view(int h) const {
@@ -238,22 +269,21 @@ void SparkLayerCache::attend(const float* q, int n_q, float* out) const {
   const int64_t n_all = n_comp + tail_.n_tokens(0);
   std::vector<SparkView> views(n_kv_);
   for (int h = 0; h < n_kv_; ++h) views[h] = view(h);
-  attend_split(q, n_q, n_kv_, group_, D_, n_all, out,
-               [&](int, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l,
-                   float* o) {
-                 if (t0 < n_comp)
-                   attn_spark_update(qs, group_, views[h], t0, std::min(t1, n_comp), m, l, o);
-                 if (t1 > n_comp)
-                   tail_.attend_range(h, std::max(t0, n_comp) - n_comp, t1 - n_comp, qs, m, l, o);
-               });
+  attend_split(
+      q, n_q, n_kv_, group_, D_, n_all, out,
+      [&](int, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l, float* o) {
+        if (t0 < n_comp) attn_spark_update(qs, group_, views[h], t0, std::min(t1, n_comp), m, l, o);
+        if (t1 > n_comp)
+          tail_.attend_range(h, std::max(t0, n_comp) - n_comp, t1 - n_comp, qs, m, l, o);
+      });
 }
 
 size_t SparkLayerCache::bytes() const {
   size_t total = tail_.bytes();
   for (const auto& h : heads_)
-    total += vbytes(h.kmask) + vbytes(h.kpos) + vbytes(h.r) + vbytes(h.tau) + vbytes(h.kvals) + vbytes(h.kscale) +
-             vbytes(h.koffs) + vbytes(h.w) + vbytes(h.v) + vbytes(h.vmask) + vbytes(h.vvals) +
-             vbytes(h.vfill);
+    total += vbytes(h.kmask) + vbytes(h.kpos) + vbytes(h.r) + vbytes(h.tau) + vbytes(h.kvals) +
+             vbytes(h.kscale) + vbytes(h.koffs) + vbytes(h.w) + vbytes(h.v) + vbytes(h.vmask) +
+             vbytes(h.vvals) + vbytes(h.vfill);
   return total;
 }
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <vector>
@@ -35,8 +36,9 @@ constexpr KvDtype kAllTypes[] = {KvDtype::kF32,  KvDtype::kF16,  KvDtype::kBF16,
                                  KvDtype::kQ8_0, KvDtype::kQ4_0, KvDtype::kQ4_1,
                                  KvDtype::kQ5_0, KvDtype::kQ5_1, KvDtype::kIQ4_NL};
 
-
-float h16(float x) { return fp16_to_f32(f32_to_fp16(x)); }
+float h16(float x) {
+  return fp16_to_f32(f32_to_fp16(x));
+}
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -56,13 +58,15 @@ TEST(KvTypes, NamesBlockGeometryAndErrors) {
     EXPECT_EQ(kv_dtype_from_name(names[i]), kAllTypes[i]);
     EXPECT_STREQ(kv_dtype_name(kAllTypes[i]), names[i]);
     EXPECT_EQ(kv_row_bytes(kAllTypes[i], 32), static_cast<size_t>(bytes_per_32[i])) << names[i];
-    EXPECT_EQ(kv_row_bytes(kAllTypes[i], 128), static_cast<size_t>(4 * bytes_per_32[i])) << names[i];
+    EXPECT_EQ(kv_row_bytes(kAllTypes[i], 128), static_cast<size_t>(4 * bytes_per_32[i]))
+        << names[i];
   }
   const std::string bad = error_of([] { kv_dtype_from_name("q3_k"); });
   EXPECT_NE(bad.find("'q3_k'"), std::string::npos) << bad;
   EXPECT_NE(bad.find("iq4_nl"), std::string::npos) << bad;
   // Block types need 32 | head_dim; the message names the type and the head_dim.
-  const std::string dim = error_of([] { DenseLayerCache c(1, 48, 1, KvDtype::kF16, KvDtype::kQ8_0); });
+  const std::string dim =
+      error_of([] { DenseLayerCache c(1, 48, 1, KvDtype::kF16, KvDtype::kQ8_0); });
   EXPECT_NE(dim.find("V cache"), std::string::npos) << dim;
   EXPECT_NE(dim.find("q8_0"), std::string::npos) << dim;
   EXPECT_NE(dim.find("head_dim 48"), std::string::npos) << dim;
@@ -121,6 +125,33 @@ TEST(KvTypes, Iq4nlHandBlock) {
 
 // ---- the hand row through the cache, every type ---------------------------------------------
 
+// The f16 row conversions take an F16C path when the CPU has it; it must equal the scalar
+// f32_to_fp16 / fp16_to_f32 bit for bit, including ties, subnormals, overflow and the tail.
+TEST(KvTypes, F16RowConversionMatchesScalar) {
+  std::mt19937 rng(9);
+  std::vector<float> src;
+  for (uint32_t h = 0; h < 0x7c00;
+       h += 7) {  // every 7th finite half, both signs, and halfway points
+    src.push_back(fp16_to_f32(static_cast<uint16_t>(h)));
+    src.push_back(-fp16_to_f32(static_cast<uint16_t>(h)));
+    const float a = fp16_to_f32(static_cast<uint16_t>(h)),
+                b = fp16_to_f32(static_cast<uint16_t>(h + 1));
+    src.push_back(0.5f * (a + b));
+  }
+  for (float x : {65504.0f, 65520.0f, 1e6f, -1e6f, 1e-8f, 5.96e-8f, 2.98e-8f, 0.0f, -0.0f, INFINITY,
+                  -INFINITY})
+    src.push_back(x);
+  std::normal_distribution<float> d(0.0f, 3.0f);
+  while (src.size() % 8 != 3) src.push_back(d(rng));  // a tail the 8-wide loop does not cover
+  const int n = static_cast<int>(src.size());
+  std::vector<uint16_t> h(n);
+  kv_quantize_row(KvDtype::kF16, src.data(), h.data(), n);
+  for (int i = 0; i < n; ++i) ASSERT_EQ(h[i], f32_to_fp16(src[i])) << "value " << src[i];
+  std::vector<float> back(n);
+  kv_dequantize_row(KvDtype::kF16, h.data(), back.data(), n);
+  for (int i = 0; i < n; ++i) ASSERT_EQ(back[i], fp16_to_f32(h[i])) << i;
+}
+
 TEST(KvCacheRoundTrip, HandRowEveryType) {
   const std::vector<float> x = hand_row();
   // Dequantized values at elements 0, 1, 2, 3, 4, 16, 17 and at a zero element, per type.
@@ -128,20 +159,22 @@ TEST(KvCacheRoundTrip, HandRowEveryType) {
     KvDtype t;
     float v[8];
   };
-  const float dq8 = 0.031494140625f;     // fp16(4/127): 0x2808
-  const float d41 = 0.5166015625f;       // fp16(7.75/15)
-  const float dnl = 0.03143310546875f;   // 0x2806, see Iq4nlHandBlock
+  const float dq8 = 0.031494140625f;    // fp16(4/127): 0x2808
+  const float d41 = 0.5166015625f;      // fp16(7.75/15)
+  const float dnl = 0.03143310546875f;  // 0x2806, see Iq4nlHandBlock
   const Want wants[] = {
       {KvDtype::kF32, {-4, 3.5f, 3.75f, 0.25f, -0.25f, 1, -3, 0}},
       {KvDtype::kF16, {-4, 3.5f, 3.75f, 0.25f, -0.25f, 1, -3, 0}},
       {KvDtype::kBF16, {-4, 3.5f, 3.75f, 0.25f, -0.25f, 1, -3, 0}},
       // d = 4/127, codes round(x·31.75): -127 111 119 8 -8 32 -95 0.
-      {KvDtype::kQ8_0, {-127 * dq8, 111 * dq8, 119 * dq8, 8 * dq8, -8 * dq8, 32 * dq8, -95 * dq8, 0}},
+      {KvDtype::kQ8_0,
+       {-127 * dq8, 111 * dq8, 119 * dq8, 8 * dq8, -8 * dq8, 32 * dq8, -95 * dq8, 0}},
       // d = -4/-8 = 0.5: codes 0 15 15(clamped) 9 8 10 2 8.
       {KvDtype::kQ4_0, {-4, 3.5f, 3.5f, 0.5f, 0, 1, -3, 0}},
       // d = 7.75/15, m = -4: codes 0 15 15 8 7 10 2 8.
       {KvDtype::kQ4_1,
-       {-4, 15 * d41 - 4, 15 * d41 - 4, 8 * d41 - 4, 7 * d41 - 4, 10 * d41 - 4, 2 * d41 - 4, 8 * d41 - 4}},
+       {-4, 15 * d41 - 4, 15 * d41 - 4, 8 * d41 - 4, 7 * d41 - 4, 10 * d41 - 4, 2 * d41 - 4,
+        8 * d41 - 4}},
       // d = 0.25 exactly (signed max / -16): every value is on the grid.
       {KvDtype::kQ5_0, {-4, 3.5f, 3.75f, 0.25f, -0.25f, 1, -3, 0}},
       // d = 7.75/31 = 0.25, m = -4: on the grid too.
@@ -160,7 +193,8 @@ TEST(KvCacheRoundTrip, HandRowEveryType) {
     c.append(kv.data(), vv.data(), 1);
     std::vector<float> k(32), v(32);
     c.read(1, 0, 1, k.data(), v.data());
-    for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(k[at[i]], w.v[i]) << kv_dtype_name(w.t) << " element " << at[i];
+    for (int i = 0; i < 8; ++i)
+      EXPECT_FLOAT_EQ(k[at[i]], w.v[i]) << kv_dtype_name(w.t) << " element " << at[i];
     EXPECT_FLOAT_EQ(v[2], 3.5f);  // q4_0's clamp
     EXPECT_FLOAT_EQ(v[4], 0.0f);
     c.read(0, 0, 1, k.data(), nullptr);
@@ -187,7 +221,8 @@ void check_cache_attention(KvDtype kt, KvDtype vt, int g, int D, int64_t n, int 
   DenseLayerCache cache(n_kv, D, g, kt, vt);
   auto k = randn(static_cast<size_t>(n) * n_kv * D, 11 + D + g);
   auto v = randn(static_cast<size_t>(n) * n_kv * D, 12 + D + g);
-  for (size_t i = 0; i < k.size(); i += D) k[i + 5] *= 8.0f;  // an outlier channel, as real keys have
+  for (size_t i = 0; i < k.size(); i += D)
+    k[i + 5] *= 8.0f;  // an outlier channel, as real keys have
   cache.append(k.data(), v.data(), static_cast<int>(n));
   auto q = randn(static_cast<size_t>(n_q) * H * D, 13, 0.5f);
   std::vector<float> out(static_cast<size_t>(n_q) * H * D);
@@ -242,12 +277,15 @@ TEST(KvQuantAttention, Avx2KernelMatchesScalarTwin) {
         std::vector<float> m1(g), l1(g), o1(g * D), m2(g), l2(g), o2(g * D), a(g * D), b(g * D);
         attn_state_init(g, D, m1.data(), l1.data(), o1.data());
         attn_state_init(g, D, m2.data(), l2.data(), o2.data());
-        attn_dense_update_ref(q.data(), g, kb.data(), vb.data(), kt, vt, n, D, m1.data(), l1.data(), o1.data());
-        attn_dense_update_avx2(q.data(), g, kb.data(), vb.data(), kt, vt, n, D, m2.data(), l2.data(), o2.data());
+        attn_dense_update_ref(q.data(), g, kb.data(), vb.data(), kt, vt, n, D, m1.data(), l1.data(),
+                              o1.data());
+        attn_dense_update_avx2(q.data(), g, kb.data(), vb.data(), kt, vt, n, D, m2.data(),
+                               l2.data(), o2.data());
         attn_state_finish(g, D, l1.data(), o1.data(), a.data());
         attn_state_finish(g, D, l2.data(), o2.data(), b.data());
         for (int i = 0; i < g * D; ++i)
-          ASSERT_NEAR(a[i], b[i], 1e-5f) << kv_dtype_name(kt) << "/" << kv_dtype_name(vt) << " g=" << g;
+          ASSERT_NEAR(a[i], b[i], 1e-5f)
+              << kv_dtype_name(kt) << "/" << kv_dtype_name(vt) << " g=" << g;
       }
 }
 
@@ -264,8 +302,8 @@ TEST(KvQuantBytes, DenseCacheMatchesTheAnalyticFormula) {
       auto k = randn(n * n_kv * D, 1), v = randn(n * n_kv * D, 2);
       c.append(k.data(), v.data(), static_cast<int>(n));
       const int64_t pages = (n + DenseLayerCache::kPageTokens - 1) / DenseLayerCache::kPageTokens;
-      const size_t want = static_cast<size_t>(n_kv) * pages * DenseLayerCache::kPageTokens * (D / 32) *
-                          (bytes_per_32[i] + bytes_per_32[j]);
+      const size_t want = static_cast<size_t>(n_kv) * pages * DenseLayerCache::kPageTokens *
+                          (D / 32) * (bytes_per_32[i] + bytes_per_32[j]);
       EXPECT_EQ(c.bytes(), want) << c.kind();
     }
 }
@@ -288,7 +326,8 @@ struct SparkData {
   }
   std::vector<float> norms() const {
     std::vector<float> n(static_cast<size_t>(n_kv) * D);
-    for (int h = 0; h < n_kv; ++h) spark_channel_norms(wq.data(), w, n_kv * g, D, h, g, n.data() + h * D);
+    for (int h = 0; h < n_kv; ++h)
+      spark_channel_norms(wq.data(), w, n_kv * g, D, h, g, n.data() + h * D);
     return n;
   }
 };
@@ -324,7 +363,8 @@ std::vector<float> expected_khat(const float* k, const float* n, int D, const Sp
   return out;
 }
 
-void check_spark_quant(SparkKeyQuant kq, KvDtype v_type, int D, int g, double ratio, SparkVariant var) {
+void check_spark_quant(SparkKeyQuant kq, KvDtype v_type, int D, int g, double ratio,
+                       SparkVariant var) {
   const int n_kv = 2, H = n_kv * g, n_tail = 5;
   SparkData s(n_kv, g, D, 700, 31 + D + g);
   const auto norms = s.norms();
@@ -337,7 +377,8 @@ void check_spark_quant(SparkKeyQuant kq, KvDtype v_type, int D, int g, double ra
   st.tail = {KvDtype::kQ8_0, v_type};
   SparkLayerCache cache(n_kv, D, g, o, st);
   cache.build(s.cache, TokenSelection::all(n_kv, s.T).kept, norms.data(), 0);
-  auto kt = randn(static_cast<size_t>(n_tail) * n_kv * D, 7), vt = randn(static_cast<size_t>(n_tail) * n_kv * D, 8);
+  auto kt = randn(static_cast<size_t>(n_tail) * n_kv * D, 7),
+       vt = randn(static_cast<size_t>(n_tail) * n_kv * D, 8);
   cache.append(kt.data(), vt.data(), n_tail);
   auto q = randn(static_cast<size_t>(H) * D, 9, 0.5f);
   std::vector<float> out(static_cast<size_t>(H) * D);
@@ -353,7 +394,8 @@ void check_spark_quant(SparkKeyQuant kq, KvDtype v_type, int D, int g, double ra
       const auto want = expected_khat(k, norms.data() + h * D, D, o, kq);
       // The kernels' own reconstruction agrees with the definition...
       spark_reconstruct_key(view, t, row.data());
-      for (int d = 0; d < D; ++d) ASSERT_FLOAT_EQ(row[d], want[d]) << "token " << t << " channel " << d;
+      for (int d = 0; d < D; ++d)
+        ASSERT_FLOAT_EQ(row[d], want[d]) << "token " << t << " channel " << d;
       std::copy(want.begin(), want.end(), keys.begin() + t * D);
       kv_quantize_row(v_type, s.v.data() + (t * n_kv + h) * D, vq.data(), D);
       kv_dequantize_row(v_type, vq.data(), vals.data() + t * D, D);
@@ -414,7 +456,8 @@ TEST(SparkKeyQuantTest, PressSpecKeyAndErrors) {
             "spark:ratio=0.5,window=32,recovery=mean,variant=fixed");
   const std::string bad = error_of([] { parse_press_spec("spark:ratio=0.5,kq=q2"); });
   EXPECT_NE(bad.find("q2"), std::string::npos) << bad;
-  const std::string sampled = error_of([] { parse_press_spec("spark:ratio=0.5,kq=q8,recovery=normal"); });
+  const std::string sampled =
+      error_of([] { parse_press_spec("spark:ratio=0.5,kq=q8,recovery=normal"); });
   EXPECT_NE(sampled.find("kq=q8"), std::string::npos) << sampled;
 }
 

@@ -5,6 +5,7 @@
 
 #include "attn_test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -21,8 +22,9 @@ namespace {
 using test::naive_attention;
 using test::randn;
 
-
-float h16(float x) { return fp16_to_f32(f32_to_fp16(x)); }
+float h16(float x) {
+  return fp16_to_f32(f32_to_fp16(x));
+}
 
 struct SparkFixtureData {
   int n_kv, g, D;
@@ -41,7 +43,8 @@ struct SparkFixtureData {
   }
   std::vector<float> norms() const {
     std::vector<float> n(static_cast<size_t>(n_kv) * D);
-    for (int h = 0; h < n_kv; ++h) spark_channel_norms(wq.data(), w, n_kv * g, D, h, g, n.data() + h * D);
+    for (int h = 0; h < n_kv; ++h)
+      spark_channel_norms(wq.data(), w, n_kv * g, D, h, g, n.data() + h * D);
     return n;
   }
 };
@@ -59,15 +62,21 @@ std::vector<float> expected_khat(const float* k, const float* n, int D, const Sp
     }
     const float sign = k[j] > 0 ? 1.0f : -1.0f;
     switch (o.recovery) {
-      case SparkRecovery::kMean: out[j] = sign * h16(std::sqrt(mu)) / std::sqrt(n[j]); break;
-      case SparkRecovery::kZero: out[j] = 0.0f; break;
-      case SparkRecovery::kConstant: out[j] = sign * h16(o.constant); break;
-      default: ADD_FAILURE() << "sampled recoveries are checked separately";
+      case SparkRecovery::kMean:
+        out[j] = sign * h16(std::sqrt(mu)) / std::sqrt(n[j]);
+        break;
+      case SparkRecovery::kZero:
+        out[j] = 0.0f;
+        break;
+      case SparkRecovery::kConstant:
+        out[j] = sign * h16(o.constant);
+        break;
+      default:
+        ADD_FAILURE() << "sampled recoveries are checked separately";
     }
   }
   return out;
 }
-
 
 void check_against_reconstruction(int D, int g, const SparkOptions& o, int64_t T, int n_tail) {
   const int n_kv = 2, H = n_kv * g;
@@ -81,7 +90,8 @@ void check_against_reconstruction(int D, int g, const SparkOptions& o, int64_t T
   SparkLayerCache cache(n_kv, D, g, o);
   cache.build(s.cache, sel.kept, norms.data(), 0);
   // Decode-phase tokens go to the dense tail.
-  auto kt = randn(static_cast<size_t>(n_tail) * n_kv * D, 7), vt = randn(static_cast<size_t>(n_tail) * n_kv * D, 8);
+  auto kt = randn(static_cast<size_t>(n_tail) * n_kv * D, 7),
+       vt = randn(static_cast<size_t>(n_tail) * n_kv * D, 8);
   if (n_tail) cache.append(kt.data(), vt.data(), n_tail);
   const int n_q = 3;
   auto q = randn(static_cast<size_t>(n_q) * H * D, 9, 0.5f);
@@ -114,7 +124,8 @@ void check_against_reconstruction(int D, int g, const SparkOptions& o, int64_t T
       std::vector<std::vector<float>> vv(vals.begin(), vals.begin() + visible);
       for (int j = 0; j < g; ++j) {
         const int qh = h * g + j;
-        const auto ref = naive_attention(q.data() + (static_cast<size_t>(i) * H + qh) * D, kv, vv, D);
+        const auto ref =
+            naive_attention(q.data() + (static_cast<size_t>(i) * H + qh) * D, kv, vv, D);
         double num = 0, den = 0;
         for (int d = 0; d < D; ++d) {
           const double diff = out[(static_cast<size_t>(i) * H + qh) * D + d] - ref[d];
@@ -133,7 +144,8 @@ TEST(SparkAttention, EqualsDenseAttentionOverReconstructedKeys) {
   for (int D : {64, 128})
     for (int g : {1, 2, 4, 8})
       for (double ratio : {0.25, 0.5, 0.8})
-        for (SparkRecovery rec : {SparkRecovery::kMean, SparkRecovery::kZero, SparkRecovery::kConstant}) {
+        for (SparkRecovery rec :
+             {SparkRecovery::kMean, SparkRecovery::kZero, SparkRecovery::kConstant}) {
           SparkOptions o;
           o.ratio = ratio;
           o.recovery = rec;
@@ -195,6 +207,47 @@ TEST(SparkSelect, RecoveryIdentityPerToken) {
   }
 }
 
+// The fixed variant's kept set is the first keep channels of the total order (score desc, index
+// asc), whatever the selection algorithm: checked against a full sort on keys with many ties
+// (values from a small set), all-equal keys, zeros, and every head size the kernels take.
+TEST(SparkSelect, FixedSelectionEqualsTheTotalOrder) {
+  std::mt19937 rng(21);
+  for (int D : {16, 64, 96, 128, 256}) {
+    std::vector<float> n(D, 1.0f);
+    for (int trial = 0; trial < 300; ++trial) {
+      std::vector<float> k(D);
+      const int mode = trial % 3;
+      for (int j = 0; j < D; ++j)
+        k[j] = mode == 0   ? std::normal_distribution<float>(0.0f, 1.0f)(rng)
+               : mode == 1 ? static_cast<float>(static_cast<int>(rng() % 4)) - 1.5f  // ties
+                           : (trial % 2 ? 0.0f : 0.5f);                              // all equal
+      if (mode == 0) n[rng() % D] = 2.0f;
+      for (double ratio : {0.1, 0.5, 0.8, 0.97}) {
+        SparkOptions o;
+        o.ratio = ratio;
+        std::vector<uint8_t> mask(D / 8);
+        float mu = 0;
+        const int keep = spark_select_token(k.data(), n.data(), D, o, mask.data(), &mu);
+        std::vector<int> order(D);
+        std::vector<double> sc(D);
+        for (int j = 0; j < D; ++j) order[j] = j, sc[j] = static_cast<double>(k[j]) * k[j] * n[j];
+        std::sort(order.begin(), order.end(),
+                  [&](int a, int b) { return sc[a] > sc[b] || (sc[a] == sc[b] && a < b); });
+        std::vector<uint8_t> want(D / 8, 0);
+        double pruned = 0;
+        for (int i = 0; i < D; ++i) {
+          if (i < keep)
+            want[order[i] / 8] |= static_cast<uint8_t>(1u << (order[i] % 8));
+          else
+            pruned += sc[order[i]];
+        }
+        ASSERT_EQ(mask, want) << "D=" << D << " trial " << trial << " ratio " << ratio;
+        ASSERT_FLOAT_EQ(mu, keep < D ? static_cast<float>(pruned / (D - keep)) : 0.0f);
+      }
+    }
+  }
+}
+
 TEST(SparkSelect, FixedKeepCounts) {
   EXPECT_EQ(spark_fixed_keep(128, 0.5), 64);
   EXPECT_EQ(spark_fixed_keep(128, 0.8), 26);
@@ -236,13 +289,15 @@ TEST(SparkSpec, BadRecipesGiveClearErrors) {
   EXPECT_NE(msg("spark:ratio=1").find("out of range"), std::string::npos);
   EXPECT_NE(msg("spark:ratio=-0.1").find("out of range"), std::string::npos);
   EXPECT_NE(msg("spark").find("ratio"), std::string::npos);
-  EXPECT_NE(msg("spark:ratio=0.5,recovery=gauss").find("unknown recovery 'gauss'"), std::string::npos);
+  EXPECT_NE(msg("spark:ratio=0.5,recovery=gauss").find("unknown recovery 'gauss'"),
+            std::string::npos);
   EXPECT_NE(msg("spark:ratio=0.5,variant=q").find("unknown variant"), std::string::npos);
   EXPECT_NE(msg("spark:ratio=0.5,foo=1").find("unknown key 'foo'"), std::string::npos);
   EXPECT_NE(msg("spark:ratio=abc").find("not a number"), std::string::npos);
   EXPECT_NE(msg("sprak:ratio=0.5").find("unknown method 'sprak'"), std::string::npos);
   EXPECT_NE(msg("spark:ratio=0.5+spark:ratio=0.5").find("must come last"), std::string::npos);
-  EXPECT_EQ(parse_press_spec("spark:ratio=0.8").spec(), "spark:ratio=0.8,window=32,recovery=mean,variant=fixed");
+  EXPECT_EQ(parse_press_spec("spark:ratio=0.8").spec(),
+            "spark:ratio=0.8,window=32,recovery=mean,variant=fixed");
 }
 
 }  // namespace
@@ -263,9 +318,11 @@ TEST(SparkDecodeBlock, CompressesWholeBlocksOfTheTail) {
   o.decode_block = 16;
   SparkLayerCache cache(n_kv, D, g, o);
   cache.build(s.cache, TokenSelection::all(n_kv, 200).kept, norms.data(), 0);
-  auto kt = randn(static_cast<size_t>(37) * n_kv * D, 41), vt = randn(static_cast<size_t>(37) * n_kv * D, 42);
+  auto kt = randn(static_cast<size_t>(37) * n_kv * D, 41),
+       vt = randn(static_cast<size_t>(37) * n_kv * D, 42);
   for (int i = 0; i < 37; ++i)  // one token at a time, as decoding appends
-    cache.append(kt.data() + static_cast<size_t>(i) * n_kv * D, vt.data() + static_cast<size_t>(i) * n_kv * D, 1);
+    cache.append(kt.data() + static_cast<size_t>(i) * n_kv * D,
+                 vt.data() + static_cast<size_t>(i) * n_kv * D, 1);
   EXPECT_EQ(cache.n_compressed(0), 200 + 32);
   EXPECT_EQ(cache.tail().n_tokens(0), 5);
   EXPECT_EQ(cache.n_tokens(1), 237);
@@ -275,7 +332,8 @@ TEST(SparkDecodeBlock, CompressesWholeBlocksOfTheTail) {
   for (int h = 0; h < n_kv; ++h) {
     std::vector<std::vector<float>> keys, vals;
     auto add = [&](const float* k, const float* v, bool compressed) {
-      if (compressed) keys.push_back(expected_khat(k, norms.data() + h * D, D, o));
+      if (compressed)
+        keys.push_back(expected_khat(k, norms.data() + h * D, D, o));
       else {
         std::vector<float> kr(D);
         for (int d = 0; d < D; ++d) kr[d] = h16(k[d]);
@@ -286,12 +344,15 @@ TEST(SparkDecodeBlock, CompressesWholeBlocksOfTheTail) {
       vals.push_back(vr);
     };
     for (int t = 0; t < 200; ++t)
-      add(s.k.data() + (static_cast<size_t>(t) * n_kv + h) * D, s.v.data() + (static_cast<size_t>(t) * n_kv + h) * D, true);
+      add(s.k.data() + (static_cast<size_t>(t) * n_kv + h) * D,
+          s.v.data() + (static_cast<size_t>(t) * n_kv + h) * D, true);
     for (int i = 0; i < 37; ++i)
-      add(kt.data() + (static_cast<size_t>(i) * n_kv + h) * D, vt.data() + (static_cast<size_t>(i) * n_kv + h) * D, i < 32);
+      add(kt.data() + (static_cast<size_t>(i) * n_kv + h) * D,
+          vt.data() + (static_cast<size_t>(i) * n_kv + h) * D, i < 32);
     for (int j = 0; j < g; ++j) {
       const auto ref = naive_attention(q.data() + (h * g + j) * D, keys, vals, D);
-      for (int d = 0; d < D; ++d) ASSERT_NEAR(out[(h * g + j) * D + d], ref[d], 1e-5 * (1 + std::abs(ref[d])));
+      for (int d = 0; d < D; ++d)
+        ASSERT_NEAR(out[(h * g + j) * D + d], ref[d], 1e-5 * (1 + std::abs(ref[d])));
     }
   }
 }
