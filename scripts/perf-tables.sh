@@ -14,7 +14,7 @@ export OMP_WAIT_POLICY=active
 common=(--benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true --benchmark_out_format=json)
 echo "[perf] micro-benchmarks, 2 threads" >&2
 OMP_NUM_THREADS=2 "$B/sparkv_bench" "${common[@]}" --benchmark_out="$OUT/micro-2t.json" \
-  --benchmark_filter='StreamTriad|FmaPeak|Gemv|DotInCache|DecodeAttn|KvQuant(Dense|Spark)/.*/32768' > /dev/null
+  --benchmark_filter='StreamTriad|FmaPeak|Gemv|DotInCache|DecodeAttn|KvQuant(Dense|Spark)/.*/32768|Compress|PrefillGemm' > /dev/null
 echo "[perf] micro-benchmarks, 1 thread" >&2
 OMP_NUM_THREADS=1 "$B/sparkv_bench" "${common[@]}" --benchmark_out="$OUT/micro-1t.json" \
   --benchmark_filter='StreamTriad|FmaPeak|DecodeAttn(DenseF16|Spark50|Spark80)/tokens:32768/isa:2' > /dev/null

@@ -85,6 +85,16 @@ def main(d):
         if "InCache" in name and "DecodeAttn" in name:
             print(f"| {name.replace('BM_DecodeAttnInCache', '')} | {ms(b) * 1e3:.1f} | {gbs(b['GB/s']):.1f} |")
 
+    print("\n### Compression at the end of an 8k prefill (one Llama-3-8B-shaped layer, `bench/press_bench.cpp`)\n")
+    print("| press | ms per layer | µs per token |\n|---|---|---|")
+    for name, b in m2.items():
+        if name.startswith("BM_Compress/"):
+            print(f"| {b.get('label', name)} | {ms(b):.1f} | {b['ns/token'] * 1e6:.2f} |")
+    for name, b in m2.items():
+        if name.startswith("BM_PrefillGemm/"):
+            print(f"\nPrefill GEMM {name.split('/')[1]} (4096 x 4096, 512-token chunk): {b['ns/token'] * 1e6:.0f} µs per "
+                  f"token, {b['GFLOP/s'] / 1e9:.0f} GFLOP/s.")
+
     e = json.load(open(os.path.join(d, "e2e.json")))
     print(f"\n### End to end, {os.path.basename(e['model'])} (`sparkv bench`, {e['threads']} threads, "
           f"pp{e['n_prompt']} / tg{e['n_gen']} median step)\n")

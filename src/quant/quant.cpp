@@ -19,6 +19,7 @@ namespace {
 using DotFn = float (*)(GgmlType, const void*, const float*, int64_t);
 
 DotFn select_dot(GgmlType type) {
+  if (simd_level() >= SimdLevel::kAvx512 && avx512_supports(type)) return dot_row_avx512;
   if (cpu_features().has_avx2_set() && avx2_supports(type)) return dot_row_avx2;
   return dot_row_ref;
 }

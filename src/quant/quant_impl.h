@@ -23,4 +23,9 @@ bool avx2_supports(GgmlType type);
 void dequantize_row_avx2(GgmlType type, const void* src, float* dst, int64_t n);
 float dot_row_avx2(GgmlType type, const void* w, const float* x, int64_t n);
 
+// The 16-lane dot products (f32, f16, bf16, q8_0, q4_0; others run the AVX2 kernel). Compiled with
+// AVX-512 F/BW/VL/DQ; call only when simd_level() >= SimdLevel::kAvx512.
+bool avx512_supports(GgmlType type);
+float dot_row_avx512(GgmlType type, const void* w, const float* x, int64_t n);
+
 }  // namespace sparkv::quant_detail

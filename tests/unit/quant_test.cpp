@@ -501,6 +501,23 @@ TEST(QuantAvx2, MatchesReference) {
   }
 }
 
+TEST(QuantAvx512, MatchesReference) {
+  if (!cpu_features().has_avx512_set()) GTEST_SKIP() << "CPU lacks AVX-512 F/BW/VL/DQ";
+  std::mt19937 rng(43);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (GgmlType type : kAllTypes) {
+    for (int64_t n : test_lengths(type)) {
+      SCOPED_TRACE(quant_detail::type_label(type) + " n=" + std::to_string(n));
+      const Bytes w = random_row(type, n, rng);
+      std::vector<float> x(n);
+      for (float& v : x) v = dist(rng);
+      const float ref = dot_row_ref(type, w.data(), x.data(), n);
+      EXPECT_NEAR(quant_detail::dot_row_avx512(type, w.data(), x.data(), n), ref,
+                  dot_tolerance(type, w, x));
+    }
+  }
+}
+
 TEST(QuantGemv, MatchesReferenceRowByRow) {
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);

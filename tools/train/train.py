@@ -34,11 +34,11 @@ STAGES = [128, 256, 512, 1024, 2048, 4096]
 WEIGHTS = {"passkey": 1.0, "niah_single_1": 1.0, "niah_single_2": 1.0, "niah_single_3": 1.0,
            "niah_multikey_1": 1.5, "niah_multikey_2": 1.5, "niah_multikey_3": 1.5,
            "niah_multivalue": 1.0, "niah_multiquery": 1.0, "vt": 1.0, "cwe": 0.5, "fwe": 0.5,
-           "prose": 2.0}
+           "prose": 2.0, "ngram": 0.0}
 MIN_LEN = {"passkey": 112, "niah_single_1": 112, "niah_single_2": 96, "niah_single_3": 160,
            "niah_multikey_1": 160, "niah_multikey_2": 96, "niah_multikey_3": 240,
            "niah_multivalue": 192, "niah_multiquery": 208, "vt": 192, "cwe": 496, "fwe": 160,
-           "prose": 32, "copy": 32}
+           "prose": 32, "copy": 32, "ngram": 32}
 BAR = ["passkey", "niah_single_1", "niah_single_2", "niah_multikey_1", "niah_multikey_2"]
 TRAIN_SEED_LIMIT = 1 << 40
 COPY_ALPHABET = 512
@@ -75,6 +75,16 @@ def make_doc(kind, seed, L, tok, rng):
             else:
                 x.append(256 + rng.below(COPY_ALPHABET))
         x = x[:h]
+        return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
+    if kind == "ngram":
+        # Copy over a tiny alphabet (6 symbols drawn per document): a symbol is followed by every
+        # symbol somewhere in the first half, so predicting the second half needs the previous 2-3
+        # tokens, not just one — the longer match multi-key retrieval needs (the key is 2 tokens,
+        # 3 tokens before the value). run3/run4 retrieved a needle but picked one at random among
+        # the keys (55% of multikey_1 answers at 2,048 were a distractor's value).
+        h = min((L - 1) // 2, 64)
+        alpha = [256 + rng.below(COPY_ALPHABET) for _ in range(6)]
+        x = [alpha[rng.below(6)] for _ in range(h)]
         return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
     if kind == "prose":
         r = stream("prose", seed, L, "hay")
