@@ -12,16 +12,25 @@
 #include <random>
 #include <vector>
 
+#include "bench_common.h"
 #include "core/bandwidth.h"
 #include "core/compute_peak.h"
 #include "quant/quant.h"
 
 namespace sparkv {
+
+double bench::triad_reference_gbs() {
+  static const double gbs = measure_bandwidth_gbs(kTriadBytes);
+  return gbs;
+}
+
 namespace {
+
+using bench::kTriadBytes;
+using bench::triad_reference_gbs;
 
 constexpr int64_t kCols = 4096;
 constexpr size_t kWeightBytes = size_t{128} << 20;
-constexpr size_t kTriadBytes = size_t{512} << 20;  // three arrays together
 
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
@@ -86,11 +95,6 @@ const Weights& weights_for(GgmlType type) {
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(dst + r * row_bytes, templ.data() + (r % kDistinct) * row_bytes, row_bytes);
   return w;
-}
-
-double triad_reference_gbs() {
-  static const double gbs = measure_bandwidth_gbs(kTriadBytes);
-  return gbs;
 }
 
 void BM_Gemv(benchmark::State& state, GgmlType type) {

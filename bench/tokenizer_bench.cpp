@@ -30,8 +30,8 @@ void run(benchmark::State& state, const Tokenizer& tok, const std::string& doc) 
     benchmark::DoNotOptimize(ids.data());
   }
   state.counters["tokens"] = static_cast<double>(n_tokens);
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(n_tokens) * state.iterations(),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["tokens/s"] = benchmark::Counter(
+      static_cast<double>(n_tokens) * state.iterations(), benchmark::Counter::kIsRate);
   state.SetBytesProcessed(static_cast<int64_t>(doc.size()) * state.iterations());
 }
 
