@@ -57,7 +57,7 @@ void score_rows(const float* q, const uint8_t* k, size_t row_bytes, const uint8_
                 size_t vrow_bytes, int nb, int64_t avail, int D, Scores& s) {
   // Tokens per step: enough for ~8 independent FMA chains (two pipes, four cycles of latency)
   // and each q vector load feeds P FMAs.
-  constexpr int P = G <= 2 ? 8 : G <= 4 ? 4 : 2;
+  constexpr int P = G <= 2 ? 8 : G <= 4 ? 4 : G <= 6 ? 2 : 3;
   ScoreBatch<G> batch;
   for (int t0 = 0; t0 < nb; t0 += kLanes) {
     const int cnt = std::min(kLanes, nb - t0);

@@ -114,21 +114,21 @@ std::unique_ptr<DenseLayerCache> DenseLayerCache::gather(
   return out;
 }
 
-void DenseLayerCache::attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m,
-                                   float* l, float* o) const {
+void DenseLayerCache::attend_range(int h, int64_t t0, int64_t t1, const float* q, int rows,
+                                   float* m, float* l, float* o) const {
   // One kernel call per run of contiguous rows (a whole prefill chunk, typically): the kernels
   // prefetch ahead within their range, so the longer the run the fewer stalls at its start.
   for (int64_t t = t0; t < t1;) {
     const int64_t end = std::min(t1, run_end(h, t));
-    attn_dense_update(q, group_, k_ptr(h, t), v_ptr(h, t), k_type_, v_type_, end - t, D_, m, l, o);
+    attn_dense_update(q, rows, k_ptr(h, t), v_ptr(h, t), k_type_, v_type_, end - t, D_, m, l, o);
     t = end;
   }
 }
 
 void DenseLayerCache::attend(const float* q, int n_q, float* out) const {
   attend_split(q, n_q, n_kv_, group_, D_, n_, out,
-               [&](int, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l,
-                   float* o) { attend_range(h, t0, t1, qs, m, l, o); });
+               [&](int rows, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l,
+                   float* o) { attend_range(h, t0, t1, qs, rows, m, l, o); });
 }
 
 }  // namespace sparkv

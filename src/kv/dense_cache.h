@@ -35,6 +35,11 @@ class DenseLayerCache : public LayerCache {
   // Folds tokens [t0, t1) of KV head h into the online-softmax states of the group's query heads
   // (q scaled, [group, D]); the building block other storages use for their dense segments.
   void attend_range(int h, int64_t t0, int64_t t1, const float* q, float* m, float* l,
+                    float* o) const {
+    attend_range(h, t0, t1, q, group_, m, l, o);
+  }
+  // The same for `rows` query heads (q: [rows, D]; attend_split's stacked prefill rows).
+  void attend_range(int h, int64_t t0, int64_t t1, const float* q, int rows, float* m, float* l,
                     float* o) const;
 
   // Reads tokens [t0, t0+n) of KV head h as f32 (dequantized). k_out, v_out: [n, D] (either may
@@ -91,9 +96,12 @@ class DenseLayerCache : public LayerCache {
 
 // Runs attention for n_q queries over any storage that can produce partial online-softmax states
 // for a token range of one KV head. Shared by the cache implementations: it owns the parallel
-// split (queries x KV heads x token chunks) and the merge.
-//   visit(i_query, kv_head, t_begin, t_end, q_scaled [g, D], m [g], l [g], o [g, D])
-// must fold tokens [t_begin, t_end) of kv_head into the state.
+// split (query blocks x KV heads x token chunks) and the merge.
+//   visit(rows, kv_head, t_begin, t_end, q_scaled [rows, D], m [rows], l [rows], o [rows, D])
+// must fold tokens [t_begin, t_end) of kv_head into the states of `rows` query heads — the
+// group's heads of one query, or of up to kStackedRows / group consecutive queries stacked
+// (prefill), which the kernels treat as one larger group.
+constexpr int kStackedRows = 8;
 template <typename Visit>
 void attend_split(const float* q, int n_q, int n_kv, int group, int D, int64_t n_tokens, float* out,
                   Visit&& visit);

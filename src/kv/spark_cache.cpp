@@ -271,10 +271,10 @@ void SparkLayerCache::attend(const float* q, int n_q, float* out) const {
   for (int h = 0; h < n_kv_; ++h) views[h] = view(h);
   attend_split(
       q, n_q, n_kv_, group_, D_, n_all, out,
-      [&](int, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l, float* o) {
-        if (t0 < n_comp) attn_spark_update(qs, group_, views[h], t0, std::min(t1, n_comp), m, l, o);
+      [&](int rows, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l, float* o) {
+        if (t0 < n_comp) attn_spark_update(qs, rows, views[h], t0, std::min(t1, n_comp), m, l, o);
         if (t1 > n_comp)
-          tail_.attend_range(h, std::max(t0, n_comp) - n_comp, t1 - n_comp, qs, m, l, o);
+          tail_.attend_range(h, std::max(t0, n_comp) - n_comp, t1 - n_comp, qs, rows, m, l, o);
       });
 }
 

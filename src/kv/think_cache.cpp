@@ -13,8 +13,10 @@ namespace sparkv {
 namespace {
 
 void store(uint8_t* dst, KvDtype dtype, int64_t i, float x) {
-  if (dtype == KvDtype::kF32) reinterpret_cast<float*>(dst)[i] = x;
-  else reinterpret_cast<uint16_t*>(dst)[i] = f32_to_fp16(x);
+  if (dtype == KvDtype::kF32)
+    reinterpret_cast<float*>(dst)[i] = x;
+  else
+    reinterpret_cast<uint16_t*>(dst)[i] = f32_to_fp16(x);
 }
 
 float load(const uint8_t* src, KvDtype dtype, int64_t i) {
@@ -26,8 +28,14 @@ float load(const uint8_t* src, KvDtype dtype, int64_t i) {
 
 ThinkLayerCache::ThinkLayerCache(int n_kv, int head_dim, int group, KvDtype dtype,
                                  std::vector<std::vector<int32_t>> channels)
-    : n_kv_(n_kv), D_(head_dim), group_(group), dtype_(dtype), channels_(std::move(channels)),
-      pk_(n_kv), pv_(n_kv), pages_(n_kv) {
+    : n_kv_(n_kv),
+      D_(head_dim),
+      group_(group),
+      dtype_(dtype),
+      channels_(std::move(channels)),
+      pk_(n_kv),
+      pv_(n_kv),
+      pages_(n_kv) {
   SPARKV_CHECK(dtype == KvDtype::kF32 || dtype == KvDtype::kF16,
                "think cache: elements must be f32 or f16");
   SPARKV_CHECK(static_cast<int>(channels_.size()) == n_kv,
@@ -110,7 +118,8 @@ void ThinkLayerCache::read(int h, int64_t t, float* k_out, float* v_out) const {
   if (t < np) {
     if (k_out) {
       std::fill(k_out, k_out + D_, 0.0f);
-      for (int c = 0; c < dk_; ++c) k_out[channels_[h][c]] = load(pk_[h].get(), dtype_, t * dk_ + c);
+      for (int c = 0; c < dk_; ++c)
+        k_out[channels_[h][c]] = load(pk_[h].get(), dtype_, t * dk_ + c);
     }
     if (v_out)
       for (int d = 0; d < D_; ++d) v_out[d] = load(pv_[h].get(), dtype_, t * D_ + d);
@@ -126,36 +135,35 @@ void ThinkLayerCache::attend(const float* q, int n_q, float* out) const {
   const int64_t np = std::max<int64_t>(n_pruned_, 0);
   for (int h = 0; h < n_kv_; ++h)
     SPARKV_CHECK(np == 0 || pk_[h], "think cache: KV head {} has no pruned segment", h);
-  const int g = group_;
-  attend_split(q, n_q, n_kv_, g, D_, np + n_tail_, out,
-               [&](int, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l,
-                   float* o) {
-                 if (t0 < np) {
-                   // Gather the scaled query onto the kept channels: [g, dk].
-                   float qbuf[8 * 256];
-                   std::vector<float> qbig;
-                   float* qp = qbuf;
-                   if (static_cast<size_t>(g) * dk_ > sizeof(qbuf) / sizeof(float)) {
-                     qbig.resize(static_cast<size_t>(g) * dk_);
-                     qp = qbig.data();
-                   }
-                   const auto& ch = channels_[h];
-                   for (int gi = 0; gi < g; ++gi)
-                     for (int c = 0; c < dk_; ++c) qp[gi * dk_ + c] = qs[gi * D_ + ch[c]];
-                   const int64_t e = std::min(t1, np);
-                   attn_think_update(qp, g, pk_[h].get() + static_cast<size_t>(t0) * dk_ * esize(),
-                                     dk_, pv_[h].get() + static_cast<size_t>(t0) * D_ * esize(),
-                                     D_, dtype_, e - t0, m, l, o);
-                   t0 = e;
-                 }
-                 // The dense tail, page by page.
-                 for (int64_t t = t0; t < t1;) {
-                   const int64_t r = t - np;
-                   const int64_t cnt = std::min<int64_t>(kPageTokens - r % kPageTokens, t1 - t);
-                   attn_dense_update(qs, g, tail_k(h, r), tail_v(h, r), dtype_, cnt, D_, m, l, o);
-                   t += cnt;
-                 }
-               });
+  attend_split(
+      q, n_q, n_kv_, group_, D_, np + n_tail_, out,
+      [&](int g, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l, float* o) {
+        if (t0 < np) {
+          // Gather the scaled query onto the kept channels: [g, dk].
+          float qbuf[8 * 256];
+          std::vector<float> qbig;
+          float* qp = qbuf;
+          if (static_cast<size_t>(g) * dk_ > sizeof(qbuf) / sizeof(float)) {
+            qbig.resize(static_cast<size_t>(g) * dk_);
+            qp = qbig.data();
+          }
+          const auto& ch = channels_[h];
+          for (int gi = 0; gi < g; ++gi)
+            for (int c = 0; c < dk_; ++c) qp[gi * dk_ + c] = qs[gi * D_ + ch[c]];
+          const int64_t e = std::min(t1, np);
+          attn_think_update(qp, g, pk_[h].get() + static_cast<size_t>(t0) * dk_ * esize(), dk_,
+                            pv_[h].get() + static_cast<size_t>(t0) * D_ * esize(), D_, dtype_,
+                            e - t0, m, l, o);
+          t0 = e;
+        }
+        // The dense tail, page by page.
+        for (int64_t t = t0; t < t1;) {
+          const int64_t r = t - np;
+          const int64_t cnt = std::min<int64_t>(kPageTokens - r % kPageTokens, t1 - t);
+          attn_dense_update(qs, g, tail_k(h, r), tail_v(h, r), dtype_, cnt, D_, m, l, o);
+          t += cnt;
+        }
+      });
 }
 
 }  // namespace sparkv

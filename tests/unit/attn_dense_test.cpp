@@ -190,7 +190,9 @@ TEST(AttnDense, MergeOfSplitsEqualsWhole) {
 // naive attention per query.
 TEST(AttnDense, PagedCacheCausalChunkMatchesNaive) {
   const int n_kv = 2, g = 2, D = 64, H = n_kv * g;
-  const int n0 = 700, n_q = 5;  // 700 cached, then a chunk of 5 appended and attended causally
+  // 700 cached, then a chunk of 9 appended and attended causally (two stacked blocks of 4 queries
+  // at g = 2, and a partial one)
+  const int n0 = 700, n_q = 9;
   DenseLayerCache cache(n_kv, D, g, KvDtype::kF32);
   auto k0 = randn(static_cast<size_t>(n0) * n_kv * D, 7),
        v0 = randn(static_cast<size_t>(n0) * n_kv * D, 8);

@@ -93,7 +93,8 @@ void check_against_reconstruction(int D, int g, const SparkOptions& o, int64_t T
   auto kt = randn(static_cast<size_t>(n_tail) * n_kv * D, 7),
        vt = randn(static_cast<size_t>(n_tail) * n_kv * D, 8);
   if (n_tail) cache.append(kt.data(), vt.data(), n_tail);
-  const int n_q = 3;
+  // 11 queries: several stacked blocks of attend_split (8 / g queries each) and a partial one.
+  const int n_q = 11;
   auto q = randn(static_cast<size_t>(n_q) * H * D, 9, 0.5f);
   std::vector<float> out(static_cast<size_t>(n_q) * H * D);
   cache.attend(q.data(), n_q, out.data());

@@ -26,7 +26,6 @@ using test::randn;
 
 using test::PressCase;
 
-
 TEST(PressThink, ChannelsMatchReference) {
   int checked = 0;
   for (const char* name :
@@ -41,7 +40,8 @@ TEST(PressThink, ChannelsMatchReference) {
       const auto* think = dynamic_cast<const ThinkLayerCache*>(built.get());
       ASSERT_NE(think, nullptr) << spec;
       const auto want = e["channels"].get<std::vector<std::vector<int32_t>>>();
-      for (int h = 0; h < c.n_kv; ++h) EXPECT_EQ(think->channels(h), want[h]) << name << " " << spec << " head " << h;
+      for (int h = 0; h < c.n_kv; ++h)
+        EXPECT_EQ(think->channels(h), want[h]) << name << " " << spec << " head " << h;
       EXPECT_EQ(think->n_tokens(0), static_cast<int64_t>(e["kept"][0].size())) << spec;
       // The surviving tokens are the reference's, and their values are intact.
       const auto kept = test::kept_of(e);
@@ -100,7 +100,8 @@ TEST(PressThink, PackedAttentionEqualsZeroFilledDense) {
         std::sort(all.begin(), all.end());
         channels[h] = all;
       }
-      const auto k = randn(static_cast<size_t>(T) * n_kv * D, 1), v = randn(k.size(), 2);  // [T, n_kv, D]
+      const auto k = randn(static_cast<size_t>(T) * n_kv * D, 1),
+                 v = randn(k.size(), 2);  // [T, n_kv, D]
       ThinkLayerCache think(n_kv, D, g, dtype, channels);
       DenseLayerCache dense(n_kv, D, g, dtype);
       const int n_pruned = T - recent;
@@ -127,13 +128,14 @@ TEST(PressThink, PackedAttentionEqualsZeroFilledDense) {
       const auto k2 = randn(3 * n_kv * D, 3), v2 = randn(3 * n_kv * D, 4);
       think.append(k2.data(), v2.data(), 3);
       dense.append(k2.data(), v2.data(), 3);
-      for (int n_q : {1, 3}) {
+      for (int n_q : {1, 3, 11}) {  // 11: stacked query blocks (attend_split)
         const auto q = randn(static_cast<size_t>(n_q) * n_kv * g * D, 5 + n_q, 2.0f);
         std::vector<float> a(q.size()), b(q.size());
         think.attend(q.data(), n_q, a.data());
         dense.attend(q.data(), n_q, b.data());
         double worst = 0;
-        for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
+        for (size_t i = 0; i < a.size(); ++i)
+          worst = std::max(worst, double(std::abs(a[i] - b[i])));
         EXPECT_LE(worst, 1e-5) << "D " << D << " dtype " << int(dtype) << " n_q " << n_q;
       }
       // Bytes: packed K of dk channels + full V for the pruned tokens, channel ids, tail pages.
@@ -152,13 +154,15 @@ TEST(PressThink, KernelAvx2MatchesReference) {
       for (int g : {1, 4, 8, 12}) {
         const int D = 128, n = 300;
         const auto q = randn(static_cast<size_t>(g) * dk, 11, 0.1f);
-        const auto kf = randn(static_cast<size_t>(n) * dk, 12), vf = randn(static_cast<size_t>(n) * D, 13);
+        const auto kf = randn(static_cast<size_t>(n) * dk, 12),
+                   vf = randn(static_cast<size_t>(n) * D, 13);
         std::vector<uint16_t> kh(kf.size()), vh(vf.size());
         for (size_t i = 0; i < kf.size(); ++i) kh[i] = f32_to_fp16(kf[i]);
         for (size_t i = 0; i < vf.size(); ++i) vh[i] = f32_to_fp16(vf[i]);
         const void* k = dtype == KvDtype::kF32 ? static_cast<const void*>(kf.data()) : kh.data();
         const void* v = dtype == KvDtype::kF32 ? static_cast<const void*>(vf.data()) : vh.data();
-        std::vector<float> m1(g), l1(g), o1(static_cast<size_t>(g) * D), m2(g), l2(g), o2(o1.size());
+        std::vector<float> m1(g), l1(g), o1(static_cast<size_t>(g) * D), m2(g), l2(g),
+            o2(o1.size());
         attn_state_init(g, D, m1.data(), l1.data(), o1.data());
         attn_state_init(g, D, m2.data(), l2.data(), o2.data());
         attn_think_update_ref(q.data(), g, k, dk, v, D, dtype, n, m1.data(), l1.data(), o1.data());
