@@ -6,6 +6,8 @@
 // one process; a set the CPU lacks is reported as an error row.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.h"
+
 #include <cmath>
 #include <map>
 #include <memory>
@@ -22,13 +24,7 @@ namespace {
 
 constexpr int kKv = 8, kGroup = 4, kD = 128;
 
-std::vector<float> randn(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using bench::randn;
 
 const DenseLayerCache& dense_cache(int64_t n) {
   static std::map<int64_t, std::unique_ptr<DenseLayerCache>> cache;

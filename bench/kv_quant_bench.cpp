@@ -6,6 +6,8 @@
 //   sparkv_bench --benchmark_filter='KvQuant|StreamTriad'
 #include <benchmark/benchmark.h>
 
+#include "bench_common.h"
+
 #include <iterator>
 #include <map>
 #include <memory>
@@ -21,13 +23,7 @@ namespace {
 
 constexpr int kKv = 8, kGroup = 4, kD = 128;
 
-std::vector<float> randn(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using bench::randn;
 
 std::unique_ptr<DenseLayerCache> make_dense(int64_t n, KvDtype kt, KvDtype vt) {
   auto c = std::make_unique<DenseLayerCache>(kKv, kD, kGroup, kt, vt);

@@ -10,6 +10,8 @@
 // when its ns/token is far below ~7x this GEMM's.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.h"
+
 #include <memory>
 #include <random>
 #include <string>
@@ -28,13 +30,7 @@ namespace {
 constexpr int kHead = 32, kKv = 8, kD = 128, kWindow = 64;  // SnapKV's default window
 constexpr int64_t kTokens = 8192;
 
-std::vector<float> randn(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using bench::randn;
 
 struct Layer {
   ModelConfig cfg;

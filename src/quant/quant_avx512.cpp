@@ -70,14 +70,16 @@ inline __m512 dot_q8_0_block(const BlockQ8_0& b, const float* x, __m512 acc) {
   return _mm512_fmadd_ps(broadcast_half(&b.d), p, acc);
 }
 
-float dot_q8_0(const BlockQ8_0* b, const float* x, int64_t nb) {
+// Two blocks per step into two accumulators, so consecutive blocks' chains overlap.
+template <typename Block, __m512 (*BlockDot)(const Block&, const float*, __m512)>
+float dot_blocks(const Block* b, const float* x, int64_t nb) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 2 <= nb; i += 2, x += 2 * kQK) {
-    acc0 = dot_q8_0_block(b[i], x, acc0);
-    acc1 = dot_q8_0_block(b[i + 1], x + kQK, acc1);
+    acc0 = BlockDot(b[i], x, acc0);
+    acc1 = BlockDot(b[i + 1], x + kQK, acc1);
   }
-  if (i < nb) acc0 = dot_q8_0_block(b[i], x, acc0);
+  if (i < nb) acc0 = BlockDot(b[i], x, acc0);
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
@@ -90,17 +92,6 @@ inline __m512 dot_q4_0_block(const BlockQ4_0& b, const float* x, __m512 acc) {
   __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(lo), _mm512_loadu_ps(x));
   p = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), _mm512_loadu_ps(x + 16), p);
   return _mm512_fmadd_ps(broadcast_half(&b.d), p, acc);
-}
-
-float dot_q4_0(const BlockQ4_0* b, const float* x, int64_t nb) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 2 <= nb; i += 2, x += 2 * kQK) {
-    acc0 = dot_q4_0_block(b[i], x, acc0);
-    acc1 = dot_q4_0_block(b[i + 1], x + kQK, acc1);
-  }
-  if (i < nb) acc0 = dot_q4_0_block(b[i], x, acc0);
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
 }  // namespace
@@ -128,9 +119,9 @@ float dot_row_avx512(GgmlType type, const void* w, const float* x, int64_t n) {
     case GgmlType::kBF16:
       return dot_plain<uint16_t, load_bf16x16, bf16_scalar>(static_cast<const uint16_t*>(w), x, n);
     case GgmlType::kQ8_0:
-      return dot_q8_0(static_cast<const BlockQ8_0*>(w), x, nb);
+      return dot_blocks<BlockQ8_0, dot_q8_0_block>(static_cast<const BlockQ8_0*>(w), x, nb);
     case GgmlType::kQ4_0:
-      return dot_q4_0(static_cast<const BlockQ4_0*>(w), x, nb);
+      return dot_blocks<BlockQ4_0, dot_q4_0_block>(static_cast<const BlockQ4_0*>(w), x, nb);
     default:
       return dot_row_avx2(type, w, x, n);
   }

@@ -478,9 +478,9 @@ double dot_tolerance(GgmlType type, const Bytes& w, const std::vector<float>& x)
   return 2e-6 * abs_sum + 1e-30;
 }
 
-TEST(QuantAvx2, MatchesReference) {
-  if (!cpu_features().has_avx2_set()) GTEST_SKIP() << "CPU lacks AVX2/FMA/F16C";
-  std::mt19937 rng(42);
+// A SIMD dot kernel against the scalar reference on random rows of every type and length.
+void check_dot_kernel(float (*dot)(GgmlType, const void*, const float*, int64_t), uint32_t seed) {
+  std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (GgmlType type : kAllTypes) {
     for (int64_t n : test_lengths(type)) {
@@ -488,34 +488,33 @@ TEST(QuantAvx2, MatchesReference) {
       const Bytes w = random_row(type, n, rng);
       std::vector<float> x(n);
       for (float& v : x) v = dist(rng);
-      // Dequantization is exact: every product the kernels form fits f32's mantissa.
+      const float ref = dot_row_ref(type, w.data(), x.data(), n);
+      EXPECT_NEAR(dot(type, w.data(), x.data(), n), ref, dot_tolerance(type, w, x));
+      EXPECT_NEAR(dot_row(type, w.data(), x.data(), n), ref, dot_tolerance(type, w, x));
+    }
+  }
+}
+
+TEST(QuantAvx2, MatchesReference) {
+  if (!cpu_features().has_avx2_set()) GTEST_SKIP() << "CPU lacks AVX2/FMA/F16C";
+  check_dot_kernel(&quant_detail::dot_row_avx2, 42);
+  // Dequantization is exact: every product the kernels form fits f32's mantissa.
+  std::mt19937 rng(44);
+  for (GgmlType type : kAllTypes) {
+    for (int64_t n : test_lengths(type)) {
+      SCOPED_TRACE(quant_detail::type_label(type) + " n=" + std::to_string(n));
+      const Bytes w = random_row(type, n, rng);
       const std::vector<float> want = dequant(type, w, n);
       std::vector<float> got(n);
       quant_detail::dequantize_row_avx2(type, w.data(), got.data(), n);
       for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got[i], want[i]) << "element " << i;
-      const float ref = dot_row_ref(type, w.data(), x.data(), n);
-      EXPECT_NEAR(quant_detail::dot_row_avx2(type, w.data(), x.data(), n), ref,
-                  dot_tolerance(type, w, x));
-      EXPECT_NEAR(dot_row(type, w.data(), x.data(), n), ref, dot_tolerance(type, w, x));
     }
   }
 }
 
 TEST(QuantAvx512, MatchesReference) {
   if (!cpu_features().has_avx512_set()) GTEST_SKIP() << "CPU lacks AVX-512 F/BW/VL/DQ";
-  std::mt19937 rng(43);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (GgmlType type : kAllTypes) {
-    for (int64_t n : test_lengths(type)) {
-      SCOPED_TRACE(quant_detail::type_label(type) + " n=" + std::to_string(n));
-      const Bytes w = random_row(type, n, rng);
-      std::vector<float> x(n);
-      for (float& v : x) v = dist(rng);
-      const float ref = dot_row_ref(type, w.data(), x.data(), n);
-      EXPECT_NEAR(quant_detail::dot_row_avx512(type, w.data(), x.data(), n), ref,
-                  dot_tolerance(type, w, x));
-    }
-  }
+  check_dot_kernel(&quant_detail::dot_row_avx512, 43);
 }
 
 TEST(QuantGemv, MatchesReferenceRowByRow) {
