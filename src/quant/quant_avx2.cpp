@@ -93,7 +93,11 @@ float dot_plain(const T* w, const float* x, int64_t n) {
   }
   for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(Load(w + i), _mm256_loadu_ps(x + i), acc0);
   float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < n; ++i) sum += Scalar(w[i]) * x[i];
+  for (; i < n; ++i) {  // memcpy: tensors in files need not be aligned to their element size
+    T v;
+    std::memcpy(&v, w + i, sizeof v);
+    sum += Scalar(v) * x[i];
+  }
   return sum;
 }
 
@@ -101,7 +105,11 @@ template <typename T, __m256 (*Load)(const T*), float (*Scalar)(T)>
 void dequant_plain(const T* w, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, Load(w + i));
-  for (; i < n; ++i) y[i] = Scalar(w[i]);
+  for (; i < n; ++i) {
+    T v;
+    std::memcpy(&v, w + i, sizeof v);
+    y[i] = Scalar(v);
+  }
 }
 
 float f32_scalar(float v) {

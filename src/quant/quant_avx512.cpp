@@ -53,7 +53,11 @@ float dot_plain(const T* w, const float* x, int64_t n) {
   for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(Load(w + i), _mm512_loadu_ps(x + i), acc0);
   float sum =
       _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
-  for (; i < n; ++i) sum += Scalar(w[i]) * x[i];
+  for (; i < n; ++i) {  // memcpy: tensors in files need not be aligned to their element size
+    T v;
+    std::memcpy(&v, w + i, sizeof v);
+    sum += Scalar(v) * x[i];
+  }
   return sum;
 }
 
