@@ -53,8 +53,13 @@ void DenseLayerCache::reserve_pages(int64_t n_tokens) {
     int64_t have = static_cast<int64_t>(k_pages_[h].size());
     while (have < want) {
       if (c.used == c.cap) {
-        // A new chunk: room for what this call needs, and at least as much as the head holds.
-        c.cap = std::max(want - have, have);
+        // A new chunk: room for what this call needs, and as much as the head already holds up
+        // to 4 MiB (two huge pages): runs of thousands of tokens, at most 4 MiB of untouched
+        // reservation per head and layer.
+        constexpr size_t kMaxAhead = size_t{4} << 20;
+        const int64_t ahead =
+            static_cast<int64_t>(std::max<size_t>(1, kMaxAhead / (k_page + v_page)));
+        c.cap = std::max(want - have, std::min(have, ahead));
         chunks_[h].push_back(big_alloc(static_cast<size_t>(c.cap) * (k_page + v_page)));
         c.k = chunks_[h].back().get();
         c.v = c.k + static_cast<size_t>(c.cap) * k_page;

@@ -64,9 +64,9 @@ class DenseLayerCache : public LayerCache {
   // chunk of a head holds the K rows of its pages followed by their V rows, so consecutive pages
   // of one chunk have contiguous K rows and contiguous V rows, and attend_range hands a whole run
   // to one kernel call, which streams it and prefetches ahead within it. A new chunk reserves
-  // room for as many pages as the head already has (geometric growth: at most ~2x of virtual
-  // memory, touched only as tokens arrive), so a long context ends up in a few large chunks —
-  // huge pages (core/big_alloc.h) — however small its prefill chunks were. Separately allocated
+  // room for as many pages as the head already has, up to 4 MiB (geometric growth, touched only
+  // as tokens arrive), so a long context ends up in large chunks on huge pages
+  // (core/big_alloc.h) however small its prefill chunks were. Separately allocated
   // pages would interleave the heads in memory and restart the hardware prefetchers at every page.
   uint8_t* k_ptr(int h, int64_t t) const;
   uint8_t* v_ptr(int h, int64_t t) const;
