@@ -2,7 +2,9 @@
 tied embeddings, no biases. Parameter names follow HF LlamaForCausalLM (lm_head tied to
 model.embed_tokens.weight, so it is not a separate entry in the state dict).
 
-Attention is written out explicitly (torch 1.13 has no scaled_dot_product_attention).
+Attention is written out explicitly (torch 1.13 has no scaled_dot_product_attention); training
+on a torch that has it may switch to it (`USE_SDPA`, set by train.py on CUDA) — same maths,
+without the [B, H, T, S] score tensor in memory.
 """
 import math
 from dataclasses import dataclass, asdict
@@ -11,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+USE_SDPA = False
 
 @dataclass
 class Config:
@@ -78,6 +81,12 @@ class Attention(nn.Module):
                 v = torch.cat([kv_cache["v"], v], dim=2)
             kv_cache["k"], kv_cache["v"] = k, v
         rep = c.num_attention_heads // c.num_key_value_heads
+        if USE_SDPA and kv_cache is None:
+            dt = v.dtype                              # under autocast q, k are f32 after RoPE
+            kk = k.to(dt).repeat_interleave(rep, dim=1)                                 # [B,H,S,D]
+            vv = v.repeat_interleave(rep, dim=1)
+            o = F.scaled_dot_product_attention(q.to(dt), kk, vv, attn_mask=mask)      # mask [B,1,T,S]
+            return self.o_proj(o.transpose(1, 2).reshape(B, T, -1))
         # q heads grouped: q head h uses kv head h // rep (HF repeat_kv)
         qg = q.view(B, c.num_key_value_heads, rep, T, c.head_dim)                        # [B,Hkv,rep,T,D]
         s = torch.matmul(qg, k.unsqueeze(2).transpose(-1, -2)) / math.sqrt(c.head_dim)  # [B,Hkv,rep,T,S]

@@ -14,6 +14,7 @@ See tools/train/README.md for the design and the recorded choices.
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import model as model_mod  # noqa: E402
 from model import Config, LlamaForCausalLM, induction_init, prev_token_init  # noqa: E402
 from sparkv_gen.bpe import Tokenizer  # noqa: E402
 from sparkv_gen.prose import paragraphs  # noqa: E402
@@ -155,11 +157,25 @@ def collate(rows, T, tok, device):
                     spans.append((b, o + d.ans_start - 1, o + n - 1, d.task))
             o += n
     tgt = torch.roll(ids, -1, dims=1)
-    mask = (doc[:, :, None] == doc[:, None, :]) & torch.ones(T, T, dtype=torch.bool).tril()[None]
+    doc = doc.to(device)
+    # the [B, T, T] mask is built where it is used (on CUDA it would be B*T*T bytes to copy)
+    mask = (doc[:, :, None] == doc[:, None, :]) & torch.ones(T, T, dtype=torch.bool, device=device).tril()[None]
     mask &= (doc >= 0)[:, :, None]
-    mask |= torch.eye(T, dtype=torch.bool)[None]      # padding rows attend to themselves
-    return (ids.to(device), pos.to(device), mask.to(device), tgt.to(device), lm.to(device),
+    mask |= torch.eye(T, dtype=torch.bool, device=device)[None]   # padding rows attend to themselves
+    return (ids.to(device), pos.to(device), mask, tgt.to(device), lm.to(device),
             ans.to(device), spans)
+
+
+# ---- data workers (--workers N): rows built in forked processes --------------------------------
+# Each step draws one seed from the trainer's RNG; a worker builds that step's rows from
+# SplitMix64(seed), so the data stream is fixed by the seed sequence whatever the worker count.
+_TOK = None
+
+
+def _build_rows(spec):
+    T, B, weights, seed = spec
+    r = SplitMix64(seed)
+    return T, [build_row(T, r, _TOK, weights) for _ in range(B)]
 
 
 # ---- schedule -------------------------------------------------------------------------------------
@@ -210,6 +226,18 @@ def save_ckpt(path, model, opt, st, rng, cfg, a):
                 "rng_state": rng.state, "config": cfg.to_dict(), "args": vars(a),
                 "torch_rng": torch.get_rng_state()}, tmp)
     os.replace(tmp, path)
+    if a.model_copy:   # weights only (no optimiser state): a third of the size, enough to export
+        tmp = a.model_copy + ".tmp"
+        torch.save({"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                    "state": st, "config": cfg.to_dict(), "args": vars(a)}, tmp)
+        os.replace(tmp, a.model_copy)
+
+
+def load_ckpt(path):
+    try:   # torch >= 2.6 defaults to weights_only=True, which refuses the trainer state
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except TypeError:
+        return torch.load(path, map_location="cpu")
 
 
 def make_optimizer(model, a):
@@ -224,6 +252,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/work/sparkv-train/run1")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", default="",
+                    help="start a new run (fresh optimiser and schedule) from this checkpoint's weights, "
+                         "in the last curriculum stage")
+    ap.add_argument("--workers", type=int, default=0, help="processes building data rows (0 = in the trainer)")
+    ap.add_argument("--amp", choices=["auto", "bf16", "none"], default="auto",
+                    help="autocast dtype; auto = bf16 on CUDA, none on CPU")
+    ap.add_argument("--sdpa", choices=["auto", "off"], default="auto",
+                    help="auto = torch's scaled_dot_product_attention on CUDA when this torch has it")
+    ap.add_argument("--model-copy", default="", help="also write a weights-only checkpoint here")
     ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer", "tokenizer.json"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--hidden", type=int, default=256)
@@ -264,16 +301,24 @@ def main():
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tok = Tokenizer.load(a.tokenizer)
     tok.digit_ids = [tok.encode_ordinary(str(i))[0] for i in range(10)]
     tok.space_id = tok.encode_ordinary(" 1")[0]          # the lone space before a number
+    global _TOK
+    _TOK = tok
+    # fork the data workers before CUDA is initialised
+    pool = multiprocessing.get_context("fork").Pool(a.workers) if a.workers > 0 else None
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    amp = (a.amp == "bf16") or (a.amp == "auto" and device.type == "cuda")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        model_mod.USE_SDPA = a.sdpa == "auto" and hasattr(F, "scaled_dot_product_attention")
     os.makedirs(a.out, exist_ok=True)
     ckpt_path = os.path.join(a.out, "ckpt.pt")
     log_path = os.path.join(a.out, "log.jsonl")
 
     if a.resume:
-        ck = torch.load(ckpt_path, map_location="cpu")
+        ck = load_ckpt(ckpt_path)
         cfg = Config(**ck["config"])
         model = LlamaForCausalLM(cfg)
         model.load_state_dict(ck["model"])
@@ -285,6 +330,21 @@ def main():
         rng.state = ck["rng_state"]
         torch.set_rng_state(ck["torch_rng"])
         print(f"resumed at step {st['step']} stage T={stage_T(st)} elapsed {st['elapsed']:.0f}s", flush=True)
+    elif a.init_from:
+        ck = load_ckpt(a.init_from)
+        cfg = Config(**ck["config"])
+        model = LlamaForCausalLM(cfg)
+        model.load_state_dict(ck["model"])
+        model.to(device)
+        opt = make_optimizer(model, a)
+        st = {"step": 0, "stage": STAGES.index(a.max_len), "stage_start_step": 0, "stage_start_elapsed": 0.0,
+              "elapsed": 0.0, "tokens": 0, "ema": {}, "history": [], "copy_done": True,
+              "init_from": {"path": a.init_from, "step": ck.get("state", {}).get("step"),
+                            "tokens": ck.get("state", {}).get("tokens")}}
+        rng = SplitMix64(0x5EED0000 + a.seed)
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"event": "start", "params": model.n_params(), "config": cfg.to_dict(),
+                                "args": vars(a), "init_from": st["init_from"]}) + "\n")
     else:
         torch.manual_seed(a.seed)
         cfg = Config(vocab_size=tok.n_vocab, hidden_size=a.hidden, intermediate_size=a.ffn,
@@ -305,12 +365,31 @@ def main():
         with open(log_path, "a") as f:
             f.write(json.dumps({"event": "start", "params": model.n_params(), "config": cfg.to_dict(),
                                 "args": vars(a)}) + "\n")
-    print(f"params {model.n_params()} device {device}", flush=True)
+    print(f"params {model.n_params()} device {device} amp {amp} sdpa {model_mod.USE_SDPA} "
+          f"workers {a.workers}", flush=True)
     max_stage = STAGES.index(a.max_len)
     stage_max = [float(x) for x in a.stage_max_frac.split(",")]
     budget_s = a.budget_h * 3600.0
     last_ckpt = time.time()
     agg = {}
+    pending = []    # in-flight worker batches: (spec, AsyncResult)
+
+    def step_spec(step):
+        """(row length, rows, document weights) of the step with this number, from the state."""
+        s2 = dict(st, step=step)
+        T = step_T(s2, a, max_stage) if st.get("copy_done") else 128
+        return T, max(1, tokens_per_step(T, a) // T), stage_weights(st, a)
+
+    def next_rows():
+        if pool is None:
+            T, B, w = step_spec(st["step"])
+            return T, [build_row(T, rng, tok, w) for _ in range(B)]
+        # keep 2 batches per worker in flight; a batch submitted before a curriculum change
+        # keeps its old stage's length and mix (at most 2*workers steps late)
+        while len(pending) < 2 * a.workers:
+            T, B, w = step_spec(st["step"] + len(pending))
+            pending.append(pool.apply_async(_build_rows, ((T, B, w, rng.below(1 << 63)),)))
+        return pending.pop(0).get()
 
     while st["step"] < a.max_steps and st["elapsed"] < budget_s:
         t0 = time.time()
@@ -327,17 +406,17 @@ def main():
             print(json.dumps(ev), flush=True)
             with open(log_path, "a") as f:
                 f.write(json.dumps(ev) + "\n")
-        T = step_T(st, a, max_stage)
-        B = max(1, tokens_per_step(T, a) // T)
-        w = stage_weights(st, a)
-        Tb = T if st.get("copy_done") else 128
-        rows = [build_row(Tb, rng, tok, w) for _ in range(B)]
+        Tb, rows = next_rows()
+        T = stage_T(st)          # the stage length (what an advance event reports)
+        B = len(rows)
         ids, pos, mask, tgt, lm, ans, spans = collate(rows, Tb, tok, device)
         t_data = time.time() - t0
         for g in opt.param_groups:
             g["lr"] = lr_at(st, a)
         model.train()
-        logits = model(ids, pos, mask)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = model(ids, pos, mask)
+        logits = logits.float()
         ce = F.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1), reduction="none").view(tgt.shape)
         lm_loss = ce[lm].mean()
         ans_loss = ce[ans].mean() if ans.any() else torch.zeros((), device=device)
