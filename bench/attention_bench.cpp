@@ -8,6 +8,10 @@
 
 #include "bench_common.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -15,6 +19,7 @@
 #include <vector>
 
 #include "attn/attn_state.h"
+#include "core/bandwidth.h"
 #include "core/cpu_features.h"
 #include "kv/dense_cache.h"
 #include "kv/spark_cache.h"
@@ -117,6 +122,83 @@ void args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_DecodeAttnDenseF16)->Apply(args);
 BENCHMARK(BM_DecodeAttnSpark50)->Apply(args);
 BENCHMARK(BM_DecodeAttnSpark80)->Apply(args);
+
+// The ratios measured pairwise. This VM's bandwidth moves between two levels (~48 and
+// ~75 GB/s) over minutes, whatever the process does, so a ratio of two figures taken a minute
+// apart can mix levels (one run of perf-tables.sh put the same dense kernel at 3.50 and 2.46 ms).
+// Each round here runs back to back (~25 ms): one triad pass over kTriadBytes, dense f16
+// attention at all threads and at one thread, SparK λ=0.5 and λ=0.8 (order reversed every other
+// round). The counters are medians over rounds of the per-round ratios — each ratio taken within
+// one round, where both sides see the same machine — plus the medians of the raw figures.
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+void BM_DecodeAttnPaired(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const LayerCache& dense = dense_cache(n);
+  const LayerCache& s50 = spark_cache(n, 0.5);
+  const LayerCache& s80 = spark_cache(n, 0.8);
+  const size_t ne = bench::kTriadBytes / (3 * sizeof(double));
+  std::vector<double> ta(ne, 0.0), tb(ne, 1.0), tc(ne, 2.0);
+  const int threads = omp_get_max_threads();
+  const auto q = randn(static_cast<size_t>(kKv) * kGroup * kD, 7);
+  std::vector<float> out(q.size());
+  using Clock = std::chrono::steady_clock;
+  auto secs = [](auto&& f) {
+    const auto t0 = Clock::now();
+    f();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  auto attend = [&](const LayerCache& c) {
+    return secs([&] {
+      c.attend(q.data(), 1, out.data());
+      benchmark::DoNotOptimize(out.data());
+    });
+  };
+  std::vector<double> triad, d_gbs, of_triad, x50, x80, t2;
+  int round = 0;
+  for (auto _ : state) {
+    const double tt =
+        secs([&] { stream_triad(ta.data(), tb.data(), tc.data(), 3.0, ne, threads); });
+    double td, t50, t80;
+    if (round++ % 2 == 0) {
+      td = attend(dense), t50 = attend(s50), t80 = attend(s80);
+    } else {
+      t80 = attend(s80), t50 = attend(s50), td = attend(dense);
+    }
+    omp_set_num_threads(1);
+    const double td1 = attend(dense);
+    omp_set_num_threads(threads);
+    const double tri = 3.0 * static_cast<double>(ne) * sizeof(double) / tt / 1e9;
+    const double dg = static_cast<double>(dense.bytes()) / td / 1e9;
+    triad.push_back(tri);
+    d_gbs.push_back(dg);
+    of_triad.push_back(dg / tri);
+    x50.push_back(t50 / td);
+    x80.push_back(t80 / td);
+    t2.push_back(td1 / td);
+  }
+  state.counters["triad_GBps"] = median(triad);
+  state.counters["dense_GBps"] = median(d_gbs);
+  state.counters["dense_of_triad"] = median(of_triad);
+  // Against the best triad pass of the run (STREAM's convention; the conservative figure when
+  // the machine stayed in one level throughout).
+  state.counters["dense_of_best_triad"] =
+      median(d_gbs) / *std::max_element(triad.begin(), triad.end());
+  state.counters["spark50_x_dense"] = median(x50);
+  state.counters["spark80_x_dense"] = median(x80);
+  state.counters["threads_speedup"] = median(t2);
+  state.counters["threads"] = threads;
+  state.counters["rounds"] = static_cast<double>(triad.size());
+}
+BENCHMARK(BM_DecodeAttnPaired)
+    ->Arg(32768)
+    ->ArgName("tokens")
+    ->Iterations(31)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The kernels alone on one thread over 1024 tokens of one KV head (512 KiB of f16 K+V, resident in
 // L2): their compute ceiling. A kernel whose rate here is not well above the per-thread share of

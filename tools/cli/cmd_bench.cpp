@@ -99,7 +99,7 @@ struct Row {
   int64_t depth = 0;
   double fill_s = 0, compress_s = 0, pp_tps = 0, tg_tps = 0, tg_ms_median = 0;
   size_t kv_bytes = 0, kv_dense_f16 = 0, bytes_per_token = 0;
-  double gbs = 0, frac_bw = 0, rss_mib = 0;
+  double gbs = 0, bw = 0, frac_bw = 0, rss_mib = 0;
 };
 
 void bench(const BenchArgs& a) {
@@ -138,8 +138,13 @@ void bench(const BenchArgs& a) {
                      pipe.spec().c_str());
         continue;
       }
+      // The bandwidth this row is compared with is measured just before it: on a shared machine
+      // the triad can move between levels over minutes (this project's VM: ~48 or ~75 GB/s), and
+      // a fraction of a figure from minutes earlier would mix them.
+      const double row_bw = rows.empty() ? bw : measure_bandwidth_gbs();
       reset_peak_rss();
       Row r;
+      r.bw = row_bw;
       r.press = pipe.spec();
       r.depth = depth;
       SessionOptions so;
@@ -181,7 +186,7 @@ void bench(const BenchArgs& a) {
       // A decode step streams every weight once and the whole KV cache once.
       r.bytes_per_token = model->weight_bytes() + r.kv_bytes;
       r.gbs = r.bytes_per_token * r.tg_tps / 1e9;
-      r.frac_bw = r.gbs / bw;
+      r.frac_bw = r.gbs / r.bw;
       r.rss_mib = peak_rss_mib();
       std::fprintf(stderr, "[bench] depth %lld  %-40s  pp %.1f t/s  tg %.2f t/s  %.2f GB/s\n",
                    static_cast<long long>(depth), r.press.c_str(), r.pp_tps, r.tg_tps, r.gbs);
@@ -212,26 +217,29 @@ void bench(const BenchArgs& a) {
            {"kv_bytes_dense_f16", r.kv_dense_f16},
            {"bytes_per_token", r.bytes_per_token},
            {"gbs", r.gbs},
+           {"bandwidth_gbs", r.bw},
            {"fraction_of_bandwidth", r.frac_bw},
            {"peak_rss_mib", r.rss_mib}});
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
   std::printf(
-      "model: %s | threads %d | weights %.1f MiB | measured bandwidth (triad) %.1f GB/s | "
-      "FMA peak %.0f GFLOP/s\n\n",
+      "model: %s | threads %d | weights %.1f MiB | measured bandwidth (triad) %.1f GB/s at start, "
+      "again before every row | FMA peak %.0f GFLOP/s\n\n",
       path.c_str(), omp_get_max_threads(), model->weight_bytes() / 1048576.0, bw, fma_gflops);
   std::printf(
       "| depth | press | fill s | compress ms (%% of fill) | pp%d t/s | tg%d t/s | KV MiB | "
-      "bytes/token MiB | GB/s | %% of bw | peak RSS MiB |\n",
+      "bytes/token MiB | GB/s | triad GB/s | %% of triad | peak RSS MiB |\n",
       a.n_prompt, a.n_gen);
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows)
     std::printf(
-        "| %lld | %s | %.2f | %.1f (%.2f%%) | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f |\n",
+        "| %lld | %s | %.2f | %.1f (%.2f%%) | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | "
+        "%.0f |\n",
         static_cast<long long>(r.depth), r.press.c_str(), r.fill_s, r.compress_s * 1e3,
         r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0, r.pp_tps, r.tg_tps,
-        r.kv_bytes / 1048576.0, r.bytes_per_token / 1048576.0, r.gbs, 100.0 * r.frac_bw, r.rss_mib);
+        r.kv_bytes / 1048576.0, r.bytes_per_token / 1048576.0, r.gbs, r.bw, 100.0 * r.frac_bw,
+        r.rss_mib);
 }
 
 }  // namespace
