@@ -288,3 +288,86 @@ def induction_init(model: "LlamaForCausalLM", seed: int = 0, prev_scale: float =
     l1.q_proj.weight[0:D] *= scale
     l1.k_proj.weight[0:D] *= scale
     l1.o_proj.weight[:, 0:D] *= copy_scale
+    return {"basis": basis, "B_tok": B_tok, "B_prev": B_prev, "G": G, "r": r, "n_tok": n_tok}
+
+
+@torch.no_grad()
+def key_match_init(model: "LlamaForCausalLM", parts: dict, key_ids, seed: int = 0,
+                   recent_scale: float = 4.0, match_scale: float = 10.0, copy_scale: float = 4.0,
+                   max_dist: int = 2048, n_f: int = 32):
+    """A key-aware induction circuit on top of induction_init (call it after; `parts` is what
+    induction_init returned). Multi-key retrieval needs "the token after the earlier position
+    whose previous token equals mine AND whose most recent key equals mine"; plain induction
+    finds every needle's value equally (run3/run4 answered with a distractor's value).
+      * key tokens (`key_ids`, the `-noun` halves of the adjective-noun keys) get an is-key flag
+        e_key in the free block of the residual;
+      * layer 0, q head 2 (KV head 1): attends to the most recent key token — the key reads the
+        flag into the first RoPE component of the pairs with θ in [0.02, 0.15], the query reads
+        u into the same, so q·k ∝ Σ_f cos(θ_f Δ), falling from ~5 at Δ=2 to ≲ 3 beyond Δ≈20; its
+        value is an n_f-dim projection of the token content, written into the block F;
+      * layer 1, q head 2 (KV head 1): the induction match (current token vs previous-token
+        content) on 7 of the low-frequency pairs plus an F·F match on the other 6, so the score
+        is highest where both hold; it copies the matched token like layer 1 head 0.
+    q head 3 of both layers is switched off (zero query and output) at init."""
+    c = model.config
+    d, D = c.hidden_size, c.head_dim
+    half = D // 2
+    g = torch.Generator().manual_seed(seed + 1)
+    basis, B_tok, B_prev, G, r, n_tok = (parts[k] for k in ("basis", "B_tok", "B_prev", "G", "r", "n_tok"))
+    free = basis[:, 1 + n_tok + D:]
+    e_key, B_F = free[:, 0], free[:, 1:1 + n_f]
+    u = basis[:, 0]
+    E = model.model.embed_tokens.weight
+    E[list(key_ids)] += r * e_key
+    th = torch.tensor([c.rope_theta ** (-2.0 * f / D) for f in range(half)])
+    fs = [f for f in range(half) if 0.02 <= float(th[f]) <= 0.15]
+    # RMSNorm coordinates: u of any token ~ sqrt(d/2) (sqrt(d/3) on key tokens), flag sqrt(d/3)
+    a = math.sqrt(recent_scale * math.sqrt(D) / (math.sqrt(d / 2.0) * math.sqrt(d / 3.0)))
+    vec = torch.zeros(D)
+    vec[fs] = 1.0
+    l0 = model.model.layers[0].self_attn
+    l0.k_proj.weight[D:2 * D] = a * torch.outer(vec, e_key)
+    l0.q_proj.weight[2 * D:3 * D] = a * torch.outer(vec, u)
+    l0.q_proj.weight[3 * D:4 * D] = 0.0
+    P = _orthonormal(n_tok, n_f, g)
+    l0.v_proj.weight[D:2 * D] = 0.0
+    l0.v_proj.weight[D:D + n_f] = (B_tok @ P).T
+    l0.o_proj.weight[:, 2 * D:4 * D] = 0.0
+    l0.o_proj.weight[:, 2 * D:2 * D + n_f] = B_F * 0.04
+    # layer 1 head 2: token match on pairs A, key match on pairs B (low-frequency pairs only)
+    lf = [f for f in low_freq_dims(c, max_dist) if f < half]
+    fa, fb = lf[:(len(lf) + 1) // 2], lf[(len(lf) + 1) // 2:]
+    da, db = fa + [f + half for f in fa], fb + [f + half for f in fb]
+    Ra, Rb = _orthonormal(D, len(da), g), _orthonormal(n_f, len(db), g)
+    l1 = model.model.layers[1].self_attn
+    Wq, Wk = torch.zeros(D, d), torch.zeros(D, d)
+    Wq[da] = Ra.T @ (B_tok @ G).T
+    Wk[da] = Ra.T @ B_prev.T
+    Wq[db] = Rb.T @ B_F.T
+    Wk[db] = Rb.T @ B_F.T
+    H2 = _orthonormal(n_tok, D, g)
+    l1.v_proj.weight[D:2 * D] = (B_tok @ H2).T
+    l1.o_proj.weight[:, 2 * D:4 * D] = 0.0
+    l1.o_proj.weight[:, 2 * D:3 * D] = (B_tok @ H2) * copy_scale
+    l1.q_proj.weight[3 * D:4 * D] = 0.0
+    # calibrate the A and B parts separately on a random sequence with keys every ~8 tokens
+    n_key = len(key_ids)
+    ids = torch.randint(256, min(E.shape[0], 256 + 512), (8, 96), generator=g)
+    kk = torch.tensor(list(key_ids))[torch.randint(n_key, (8, 12), generator=g)]
+    ids[:, 4::8] = kk
+    ids = torch.cat([ids, ids], 1)
+    T = ids.shape[1]
+    pos = torch.arange(T)[None].expand(ids.shape[0], T)
+    cos, sin = rope_cos_sin(pos, D, c.rope_theta)
+    x = model.model.embed_tokens(ids)
+    x = model.model.layers[0](x, cos, sin, torch.ones(T, T, dtype=torch.bool).tril()[None, None])
+    h = model.model.layers[1].input_layernorm(x)
+    for dims, target in ((da, match_scale), (db, match_scale)):
+        q = h @ Wq[dims].T
+        k = h @ Wk[dims].T
+        s = (q[:, 96 + 8:] * k[:, 9:97]).sum(-1).mean() / math.sqrt(D)   # matching pairs (skip warm-up)
+        sc = math.sqrt(target / float(s))
+        Wq[dims] *= sc
+        Wk[dims] *= sc
+    l1.q_proj.weight[2 * D:3 * D] = Wq
+    l1.k_proj.weight[D:2 * D] = Wk

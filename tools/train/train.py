@@ -16,6 +16,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import sys
 import time
 
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import model as model_mod  # noqa: E402
-from model import Config, LlamaForCausalLM, induction_init, prev_token_init  # noqa: E402
+from model import Config, LlamaForCausalLM, induction_init, key_match_init, prev_token_init  # noqa: E402
 from sparkv_gen.bpe import Tokenizer  # noqa: E402
 from sparkv_gen.prose import paragraphs  # noqa: E402
 from sparkv_gen.rng import SplitMix64, stream  # noqa: E402
@@ -277,7 +278,8 @@ def main():
     ap.add_argument("--answer-weight", type=float, default=1.0)
     ap.add_argument("--copy-steps", type=int, default=300, help="most steps of pure copy warm-up")
     ap.add_argument("--copy-acc", type=float, default=0.5, help="copy exact-match EMA that ends the warm-up")
-    ap.add_argument("--init", choices=["induction", "prev", "random"], default="induction")
+    ap.add_argument("--init", choices=["induction", "induction+key", "prev", "random"], default="induction",
+                    help="induction+key: also the key-aware induction circuit (model.key_match_init)")
     ap.add_argument("--tokens-short", type=int, default=2048)
     ap.add_argument("--tokens-long", type=int, default=4096)
     ap.add_argument("--max-len", type=int, default=2048)
@@ -353,8 +355,13 @@ def main():
                      max_position_embeddings=max(4096, a.max_len),
                      bos_token_id=tok.bos_id, eos_token_id=tok.eos_id)
         model = LlamaForCausalLM(cfg)
-        if a.init == "induction":
-            induction_init(model, seed=a.seed, max_dist=a.max_len)
+        if a.init in ("induction", "induction+key"):
+            parts = induction_init(model, seed=a.seed, max_dist=a.max_len)
+            if a.init == "induction+key":
+                # the second halves of the adjective-noun keys ("-palace"): the only tokens of the
+                # form -letters in the tasks' texts
+                key_ids = [i for i in range(tok.n_vocab) if re.fullmatch(r"-[a-z]+", tok.decode([i]) or "")]
+                key_match_init(model, parts, key_ids, seed=a.seed, max_dist=a.max_len)
         elif a.init == "prev":
             prev_token_init(model, seed=a.seed)
         model.to(device)
