@@ -205,6 +205,17 @@ def _orthonormal(n, k, g):
     return q                                                  # [n, k], orthonormal columns
 
 
+def _layer1_input(model: "LlamaForCausalLM", ids):
+    """Layer 1's normalised input for ids [B, T] (causal, positions 0..T-1): what the circuits'
+    calibrations measure their match logits on."""
+    T = ids.shape[1]
+    pos = torch.arange(T)[None].expand(ids.shape[0], T)
+    cos, sin = rope_cos_sin(pos, model.config.head_dim, model.config.rope_theta)
+    x = model.model.embed_tokens(ids)
+    x = model.model.layers[0](x, cos, sin, torch.ones(T, T, dtype=torch.bool).tril()[None, None])
+    return model.model.layers[1].input_layernorm(x)
+
+
 def low_freq_dims(c: Config, max_dist: int):
     """Head dims (HF rotate_half layout: pair f = dims f and f + D/2) whose RoPE rotation stays
     below 1 radian over max_dist tokens; q.k over them is nearly position independent."""
@@ -275,12 +286,7 @@ def induction_init(model: "LlamaForCausalLM", seed: int = 0, prev_scale: float =
     # calibrate the two free scales on random tokens: match logit gap and copy strength
     ids = torch.randint(256, min(E.shape[0], 256 + 512), (8, 48), generator=g)
     ids = torch.cat([ids, ids], 1)
-    T = ids.shape[1]
-    pos = torch.arange(T)[None].expand(ids.shape[0], T)
-    cos, sin = rope_cos_sin(pos, D, c.rope_theta)
-    x = model.model.embed_tokens(ids)
-    x = model.model.layers[0](x, cos, sin, torch.ones(T, T, dtype=torch.bool).tril()[None, None])
-    h = model.model.layers[1].input_layernorm(x)
+    h = _layer1_input(model, ids)
     q = l1.q_proj(h)[..., 0:D]
     k = l1.k_proj(h)[..., 0:D]
     s = (q[:, 48:] * k[:, 1:49]).sum(-1) / math.sqrt(D)     # logit at the matching position
@@ -356,12 +362,7 @@ def key_match_init(model: "LlamaForCausalLM", parts: dict, key_ids, seed: int = 
     kk = torch.tensor(list(key_ids))[torch.randint(n_key, (8, 12), generator=g)]
     ids[:, 4::8] = kk
     ids = torch.cat([ids, ids], 1)
-    T = ids.shape[1]
-    pos = torch.arange(T)[None].expand(ids.shape[0], T)
-    cos, sin = rope_cos_sin(pos, D, c.rope_theta)
-    x = model.model.embed_tokens(ids)
-    x = model.model.layers[0](x, cos, sin, torch.ones(T, T, dtype=torch.bool).tril()[None, None])
-    h = model.model.layers[1].input_layernorm(x)
+    h = _layer1_input(model, ids)
     for dims, target in ((da, match_scale), (db, match_scale)):
         q = h @ Wq[dims].T
         k = h @ Wk[dims].T
