@@ -226,7 +226,8 @@ def low_freq_dims(c: Config, max_dist: int):
 
 @torch.no_grad()
 def induction_init(model: "LlamaForCausalLM", seed: int = 0, prev_scale: float = 8.0,
-                   match_scale: float = 16.0, copy_scale: float = 4.0, max_dist: int = 2048):
+                   match_scale: float = 16.0, copy_scale: float = 4.0, max_dist: int = 2048,
+                   equal_norm: bool = False):
     """Build a working two-layer induction circuit into the initial weights (architecture and
     parameter set unchanged; training is free to change it).
 
@@ -254,6 +255,13 @@ def induction_init(model: "LlamaForCausalLM", seed: int = 0, prev_scale: float =
     E = model.model.embed_tokens.weight                      # [V, d]
     t = torch.randn(E.shape[0], n_tok, generator=g) * 0.02 * math.sqrt(d / n_tok)
     r = float(t.norm(dim=1).mean())
+    if equal_norm:
+        # Every embedding the same norm, so every token's u coordinate after RMSNorm is the same
+        # and the previous-token head's score depends on the offset alone. With norms varying
+        # ±6% (the default, run3's), that score's constant part (~32 units x prev_scale) moves
+        # by more than the 7-logit gap between offsets 1 and 0/2: measured at init on a 256-token
+        # prompt, the head's argmax was offset 1 at 125 positions, 2 at 62, 0 at 55.
+        t = t / t.norm(dim=1, keepdim=True) * r
     E.copy_(t @ B_tok.T + r * u)
     uc = math.sqrt(d) / math.sqrt(2.0)                        # u-coordinate of RMSNorm(embedding)
     half = D // 2
@@ -324,11 +332,15 @@ def key_match_init(model: "LlamaForCausalLM", parts: dict, key_ids, seed: int = 
     e_key, B_F = free[:, 0], free[:, 1:1 + n_f]
     u = basis[:, 0]
     E = model.model.embed_tokens.weight
-    E[list(key_ids)] += r * e_key
+    # the flag takes a share of the key token's content norm, so its norm (and u coordinate)
+    # stays that of every other token (induction_init(equal_norm=True))
+    phi = 0.5
+    kid = list(key_ids)
+    E[kid] = (E[kid] - r * u) * math.sqrt(1.0 - phi * phi) + r * u + phi * r * e_key
     th = torch.tensor([c.rope_theta ** (-2.0 * f / D) for f in range(half)])
     fs = [f for f in range(half) if 0.02 <= float(th[f]) <= 0.15]
-    # RMSNorm coordinates: u of any token ~ sqrt(d/2) (sqrt(d/3) on key tokens), flag sqrt(d/3)
-    a = math.sqrt(recent_scale * math.sqrt(D) / (math.sqrt(d / 2.0) * math.sqrt(d / 3.0)))
+    # RMSNorm coordinates: u = sqrt(d/2) on every token, the flag phi * sqrt(d/2) on key tokens
+    a = math.sqrt(recent_scale * math.sqrt(D) / (phi * d / 2.0))
     vec = torch.zeros(D)
     vec[fs] = 1.0
     l0 = model.model.layers[0].self_attn

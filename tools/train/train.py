@@ -356,7 +356,8 @@ def main():
                      bos_token_id=tok.bos_id, eos_token_id=tok.eos_id)
         model = LlamaForCausalLM(cfg)
         if a.init in ("induction", "induction+key"):
-            parts = induction_init(model, seed=a.seed, max_dist=a.max_len)
+            parts = induction_init(model, seed=a.seed, max_dist=a.max_len,
+                                   equal_norm=a.init == "induction+key")
             if a.init == "induction+key":
                 # the second halves of the adjective-noun keys ("-palace"): the only tokens of the
                 # form -letters in the tasks' texts
