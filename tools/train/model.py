@@ -305,6 +305,24 @@ def induction_init(model: "LlamaForCausalLM", seed: int = 0, prev_scale: float =
     return {"basis": basis, "B_tok": B_tok, "B_prev": B_prev, "G": G, "r": r, "n_tok": n_tok}
 
 
+def circuit_slices(model: "LlamaForCausalLM", key: bool):
+    """The weight slices induction_init (and key_match_init when `key`) write: (parameter,
+    index) pairs, for training that keeps them fixed (train.py --freeze-circuits). Query heads 1
+    and 3 and everything outside layers 0-1's attention stay free; heads 1 / 3 share the frozen
+    keys and values of their KV head."""
+    D = model.config.head_dim
+    out = []
+    for layer in (0, 1):
+        att = model.model.layers[layer].self_attn
+        heads = [(0, 0)] + ([(2, 1)] if key else [])          # (q head, its kv head)
+        for qh, kvh in heads:
+            out += [(att.q_proj.weight, (slice(qh * D, (qh + 1) * D),)),
+                    (att.k_proj.weight, (slice(kvh * D, (kvh + 1) * D),)),
+                    (att.v_proj.weight, (slice(kvh * D, (kvh + 1) * D),)),
+                    (att.o_proj.weight, (slice(None), slice(qh * D, (qh + 1) * D)))]
+    return out
+
+
 @torch.no_grad()
 def key_match_init(model: "LlamaForCausalLM", parts: dict, key_ids, seed: int = 0,
                    recent_scale: float = 4.0, match_scale: float = 10.0, copy_scale: float = 4.0,

@@ -26,7 +26,8 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import model as model_mod  # noqa: E402
-from model import Config, LlamaForCausalLM, induction_init, key_match_init, prev_token_init  # noqa: E402
+from model import (Config, LlamaForCausalLM, circuit_slices, induction_init, key_match_init,  # noqa: E402
+                   prev_token_init)
 from sparkv_gen.bpe import Tokenizer  # noqa: E402
 from sparkv_gen.prose import paragraphs  # noqa: E402
 from sparkv_gen.rng import SplitMix64, stream  # noqa: E402
@@ -261,6 +262,8 @@ def main():
                     help="autocast dtype; auto = bf16 on CUDA, none on CPU")
     ap.add_argument("--sdpa", choices=["auto", "off"], default="auto",
                     help="auto = torch's scaled_dot_product_attention on CUDA when this torch has it")
+    ap.add_argument("--freeze-circuits", type=int, default=0,
+                    help="keep the init circuits' weight slices (model.circuit_slices) fixed for this many steps")
     ap.add_argument("--model-copy", default="", help="also write a weights-only checkpoint here")
     ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer", "tokenizer.json"))
     ap.add_argument("--seed", type=int, default=1)
@@ -381,6 +384,12 @@ def main():
     last_ckpt = time.time()
     agg = {}
     pending = []    # in-flight worker batches: (spec, AsyncResult)
+    # The init circuits' slices as they are now (at init, or as saved while still frozen):
+    # restored after every optimiser step while frozen, so neither gradients nor weight decay
+    # move them. run6's first start showed why: by step 683 training had rewritten the
+    # most-recent-key head, and multi-key retrieval fell back to run3's level.
+    frozen = [(p_, ix, p_.detach()[ix].clone()) for p_, ix in circuit_slices(model, a.init == "induction+key")] \
+        if a.freeze_circuits > 0 and st["step"] < a.freeze_circuits else []
 
     def step_spec(step):
         """(row length, rows, document weights) of the step with this number, from the state."""
@@ -433,6 +442,10 @@ def main():
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if frozen and st["step"] < a.freeze_circuits:
+            with torch.no_grad():
+                for p_, ix, v_ in frozen:
+                    p_[ix] = v_
         with torch.no_grad():
             pred = logits.argmax(-1)
             for (b, s0, s1, task) in spans:
