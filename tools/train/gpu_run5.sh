@@ -10,7 +10,7 @@ python3 -c 'import torch, regex; print("torch", torch.__version__, torch.cuda.is
 MIX=ngram=2,niah_multikey_1=4,niah_multikey_2=4,niah_multiquery=2,niah_multivalue=1,niah_multikey_3=0.1,niah_single_3=0.1,vt=0.1,cwe=0.1,fwe=0.1,passkey=0.7,niah_single_1=0.7,niah_single_2=0.7,prose=1.0
 # SCRATCH=1: a fresh model with the key-aware induction circuit at init (run6's recipe) instead
 START="--init-from ${INIT:-../../.dev/run4_model.pt}"
-[ -n "$SCRATCH" ] && START="--init induction+key --stage-max-frac 0.2,0.12,0.12,0.2,0.45,0.2"
+[ -n "$SCRATCH" ] && START="--init induction+key --freeze-circuits 100000 --stage-max-frac 0.2,0.12,0.12,0.2,0.45,0.2"
 ARGS="$START --workers 14 --tokens-long 65536 --tokens-short 65536 --lengths 256,512,1024,2048 --answer-weight 2 --ckpt-every-s 45 --decay-start 0.75 --mix $MIX"
 BUDGET=${BUDGET:-0.12}
 timeout 520 python3 train.py --out $OUT --model-copy $OUT/model.pt --budget-h $BUDGET $ARGS 2>&1 | tee $OUT/stdout.log
