@@ -358,6 +358,7 @@ def main():
                      max_position_embeddings=max(4096, a.max_len),
                      bos_token_id=tok.bos_id, eos_token_id=tok.eos_id)
         model = LlamaForCausalLM(cfg)
+        init_extra = {}
         if a.init in ("induction", "induction+key"):
             parts = induction_init(model, seed=a.seed, max_dist=a.max_len,
                                    equal_norm=a.init == "induction+key")
@@ -366,12 +367,18 @@ def main():
                 # form -letters in the tasks' texts
                 key_ids = [i for i in range(tok.n_vocab) if re.fullmatch(r"-[a-z]+", tok.decode([i]) or "")]
                 key_match_init(model, parts, key_ids, seed=a.seed, max_dist=a.max_len)
+            # the residual directions the frozen circuits read in the embeddings: u (every
+            # token) and the is-key flag; their coordinates are kept too (--freeze-circuits)
+            U = torch.stack([parts["basis"][:, 0], parts["basis"][:, 1 + parts["n_tok"] + cfg.head_dim]], 1)
+            init_extra = {"frozen_dirs": U.T.tolist(),
+                          "frozen_coords": (model.model.embed_tokens.weight.detach() @ U).tolist()}
         elif a.init == "prev":
             prev_token_init(model, seed=a.seed)
         model.to(device)
         opt = make_optimizer(model, a)
         st = {"step": 0, "stage": 0, "stage_start_step": 0, "stage_start_elapsed": 0.0,
               "elapsed": 0.0, "tokens": 0, "ema": {}, "history": []}
+        st.update(init_extra)
         rng = SplitMix64(0x5EED0000 + a.seed)
         with open(log_path, "a") as f:
             f.write(json.dumps({"event": "start", "params": model.n_params(), "config": cfg.to_dict(),
@@ -390,6 +397,18 @@ def main():
     # most-recent-key head, and multi-key retrieval fell back to run3's level.
     frozen = [(p_, ix, p_.detach()[ix].clone()) for p_, ix in circuit_slices(model, a.init == "induction+key")] \
         if a.freeze_circuits > 0 and st["step"] < a.freeze_circuits else []
+    # Frozen weights are not enough: run6's third start kept them, yet by step 680 the layer-0 key
+    # head attended to " is" / " above" at the answer — their embeddings had grown a component
+    # along the flag it reads. So the embeddings' coordinates along u and the flag, and the input
+    # norms of layers 0 and 1, are kept as well.
+    frozen_emb = None
+    if frozen:
+        for lay in (0, 1):
+            w = model.model.layers[lay].input_layernorm.weight
+            frozen.append((w, (slice(None),), w.detach().clone()))
+        if "frozen_dirs" in st:
+            Uf = torch.tensor(st["frozen_dirs"], device=device).T            # [d, 2]
+            frozen_emb = (Uf, torch.tensor(st["frozen_coords"], device=device))   # [V, 2]
 
     def step_spec(step):
         """(row length, rows, document weights) of the step with this number, from the state."""
@@ -446,6 +465,10 @@ def main():
             with torch.no_grad():
                 for p_, ix, v_ in frozen:
                     p_[ix] = v_
+                if frozen_emb is not None:
+                    E_ = model.model.embed_tokens.weight
+                    Uf, C0 = frozen_emb
+                    E_ -= (E_ @ Uf - C0) @ Uf.T
         with torch.no_grad():
             pred = logits.argmax(-1)
             for (b, s0, s1, task) in spans:
