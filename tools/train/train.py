@@ -371,7 +371,8 @@ def main():
             # token) and the is-key flag; their coordinates are kept too (--freeze-circuits)
             U = torch.stack([parts["basis"][:, 0], parts["basis"][:, 1 + parts["n_tok"] + cfg.head_dim]], 1)
             init_extra = {"frozen_dirs": U.T.tolist(),
-                          "frozen_coords": (model.model.embed_tokens.weight.detach() @ U).tolist()}
+                          "frozen_coords": (model.model.embed_tokens.weight.detach() @ U).tolist(),
+                          "frozen_norms": model.model.embed_tokens.weight.detach().norm(dim=1).tolist()}
         elif a.init == "prev":
             prev_token_init(model, seed=a.seed)
         model.to(device)
@@ -408,7 +409,8 @@ def main():
             frozen.append((w, (slice(None),), w.detach().clone()))
         if "frozen_dirs" in st:
             Uf = torch.tensor(st["frozen_dirs"], device=device).T            # [d, 2]
-            frozen_emb = (Uf, torch.tensor(st["frozen_coords"], device=device))   # [V, 2]
+            frozen_emb = (Uf, torch.tensor(st["frozen_coords"], device=device),   # [V, 2]
+                          torch.tensor(st["frozen_norms"], device=device))    # [V]
 
     def step_spec(step):
         """(row length, rows, document weights) of the step with this number, from the state."""
@@ -466,9 +468,14 @@ def main():
                 for p_, ix, v_ in frozen:
                     p_[ix] = v_
                 if frozen_emb is not None:
+                    # coordinates along u and the flag back to C0, the rest rescaled so that
+                    # each row keeps its norm n0 (RMSNorm divides by it: growing norms shrank
+                    # the frozen heads' scores in run6's fourth start)
                     E_ = model.model.embed_tokens.weight
-                    Uf, C0 = frozen_emb
-                    E_ -= (E_ @ Uf - C0) @ Uf.T
+                    Uf, C0, n0 = frozen_emb
+                    R_ = E_ - (E_ @ Uf) @ Uf.T
+                    rest = torch.sqrt((n0 * n0 - (C0 * C0).sum(1)).clamp_min(1e-12))
+                    E_.copy_(C0 @ Uf.T + R_ * (rest / R_.norm(dim=1).clamp_min(1e-12))[:, None])
         with torch.no_grad():
             pred = logits.argmax(-1)
             for (b, s0, s1, task) in spans:
