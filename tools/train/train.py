@@ -394,7 +394,7 @@ def main():
     pending = []    # in-flight worker batches: (spec, AsyncResult)
     # The init circuits' slices as they are now (at init, or as saved while still frozen):
     # restored after every optimiser step while frozen, so neither gradients nor weight decay
-    # move them. run6's first start showed why: by step 683 training had rewritten the
+    # move them. run6's second start showed why: by step 683 training had rewritten the
     # most-recent-key head, and multi-key retrieval fell back to run3's level.
     frozen = [(p_, ix, p_.detach()[ix].clone()) for p_, ix in circuit_slices(model, a.init == "induction+key")] \
         if a.freeze_circuits > 0 and st["step"] < a.freeze_circuits else []
