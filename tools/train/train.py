@@ -367,12 +367,16 @@ def main():
                 # form -letters in the tasks' texts
                 key_ids = [i for i in range(tok.n_vocab) if re.fullmatch(r"-[a-z]+", tok.decode([i]) or "")]
                 key_match_init(model, parts, key_ids, seed=a.seed, max_dist=a.max_len)
-            # the residual directions the frozen circuits read in the embeddings: u (every
-            # token) and the is-key flag; their coordinates are kept too (--freeze-circuits)
-            U = torch.stack([parts["basis"][:, 0], parts["basis"][:, 1 + parts["n_tok"] + cfg.head_dim]], 1)
-            init_extra = {"frozen_dirs": U.T.tolist(),
-                          "frozen_coords": (model.model.embed_tokens.weight.detach() @ U).tolist(),
-                          "frozen_norms": model.model.embed_tokens.weight.detach().norm(dim=1).tolist()}
+            if a.freeze_circuits > 0:
+                # the residual directions the frozen circuits read in the embeddings: u (every
+                # token) and, with the key circuit, the is-key flag; kept with the row norms
+                dirs = [parts["basis"][:, 0]]
+                if a.init == "induction+key":
+                    dirs.append(parts["basis"][:, 1 + parts["n_tok"] + cfg.head_dim])
+                U = torch.stack(dirs, 1)
+                E0 = model.model.embed_tokens.weight.detach()
+                init_extra = {"frozen_dirs": U.T.tolist(), "frozen_coords": (E0 @ U).tolist(),
+                              "frozen_norms": E0.norm(dim=1).tolist()}
         elif a.init == "prev":
             prev_token_init(model, seed=a.seed)
         model.to(device)
@@ -408,8 +412,8 @@ def main():
             w = model.model.layers[lay].input_layernorm.weight
             frozen.append((w, (slice(None),), w.detach().clone()))
         if "frozen_dirs" in st:
-            Uf = torch.tensor(st["frozen_dirs"], device=device).T            # [d, 2]
-            frozen_emb = (Uf, torch.tensor(st["frozen_coords"], device=device),   # [V, 2]
+            Uf = torch.tensor(st["frozen_dirs"], device=device).T            # [d, k]
+            frozen_emb = (Uf, torch.tensor(st["frozen_coords"], device=device),   # [V, k]
                           torch.tensor(st["frozen_norms"], device=device))    # [V]
 
     def step_spec(step):
