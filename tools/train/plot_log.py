@@ -21,7 +21,13 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     recs = [json.loads(ln) for ln in open(os.path.join(a.run, "log.jsonl"))]
-    steps = [r for r in recs if "loss" in r]
+    steps = []
+    for r in (r for r in recs if "loss" in r):
+        # a resume restarts from the last checkpoint: the records after it that the resumed run
+        # repeats are not part of the weights' history, so the later copy replaces them
+        while steps and steps[-1]["step"] >= r["step"]:
+            steps.pop()
+        steps.append(r)
     tmp = tempfile.mkdtemp()
     with open(os.path.join(tmp, "loss.dat"), "w") as f:
         win = []
