@@ -91,11 +91,17 @@ void SparkLayerCache::build(const DenseLayerCache& src,
       "spark: decode_block cannot be combined with values= (value statistics are per prefill)");
   norms_.assign(norms, norms + static_cast<size_t>(n_kv_) * D);
   const bool fixed = opt_.variant == SparkVariant::kFixed;
+  // The last n_recent kept tokens bypass compression: they go to the dense tail below.
+  const int64_t n_kept = kept.empty() ? 0 : static_cast<int64_t>(kept[0].size());
+  const int64_t n_recent = std::min<int64_t>(opt_.recent, n_kept);
+  for (const auto& idx : kept)
+    SPARKV_CHECK(static_cast<int64_t>(idx.size()) == n_kept,
+                 "spark: every KV head of a layer must keep the same token count");
 #pragma omp parallel for schedule(dynamic, 1)
   for (int h = 0; h < n_kv_; ++h) {
     SparkHeadStore& st = heads_[h];
     const std::vector<int32_t>& idx = kept[h];
-    const int64_t n = static_cast<int64_t>(idx.size());
+    const int64_t n = n_kept - n_recent;
     const float* nrm = norms + static_cast<size_t>(h) * D;
     std::vector<float> k(static_cast<size_t>(n) * D), v(static_cast<size_t>(n) * D);
     for (int64_t i = 0; i < n; ++i) src.read(h, idx[i], 1, k.data() + i * D, v.data() + i * D);
@@ -109,9 +115,16 @@ void SparkLayerCache::build(const DenseLayerCache& src,
     compress_into(st, k.data(), v.data(), n, nrm);
     st.kvals.shrink_to_fit();
   }
-  for (const auto& h : heads_)
-    SPARKV_CHECK(h.n == heads_[0].n,
-                 "spark: every KV head of a layer must keep the same token count");
+  if (n_recent > 0) {
+    // Token-major staging, as append() expects: [n_recent, n_kv, D].
+    std::vector<float> kr(static_cast<size_t>(n_recent) * n_kv_ * D), vr(kr.size());
+    for (int h = 0; h < n_kv_; ++h)
+      for (int64_t i = 0; i < n_recent; ++i) {
+        const size_t off = (static_cast<size_t>(i) * n_kv_ + h) * D;
+        src.read(h, kept[h][n_kept - n_recent + i], 1, kr.data() + off, vr.data() + off);
+      }
+    tail_.append(kr.data(), vr.data(), static_cast<int>(n_recent));
+  }
 }
 
 void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const float* v, int64_t n,

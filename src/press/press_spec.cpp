@@ -35,7 +35,7 @@ const std::vector<Method>& methods() {
       {"expected", {"budget", "ratio", "sinks", "future", "cov", "vnorm"}, make_expected},
       {"think", {"ratio", "window", "recent"}, make_think},
       {"spark",
-       {"ratio", "window", "recovery", "variant", "p", "values", "constant", "seed", "kq", "decode_block"},
+       {"ratio", "window", "recovery", "variant", "p", "values", "constant", "seed", "kq", "decode_block", "recent"},
        make_spark},
       {"quant", {"k", "v"}, make_quant},
   };

@@ -24,6 +24,7 @@ class SparkPress : public Press {
     if (o_.recovery == SparkRecovery::kConstant) s += fmt::format(",constant={}", o_.constant);
     if (o_.value_ratio > 0) s += fmt::format(",values={}", o_.value_ratio);
     if (o_.decode_block > 0) s += fmt::format(",decode_block={}", o_.decode_block);
+    if (o_.recent > 0) s += fmt::format(",recent={}", o_.recent);
     if (kq_ != SparkKeyQuant::kF16) s += fmt::format(",kq={}", spark_key_quant_name(kq_));
     return s;
   }
@@ -81,6 +82,7 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
   o.value_ratio = p.get_double("values", 0.0, 0.0, 1.0, true, false);
   o.seed = static_cast<uint64_t>(p.get_int("seed", 0, 0, INT64_MAX));
   o.decode_block = static_cast<int>(p.get_int("decode_block", 0, 0, 1 << 20));
+  o.recent = static_cast<int>(p.get_int("recent", 0, 0, 1 << 30));
   const std::string kq = p.get_choice("kq", "f16", {"f16", "q8", "q4"});
   const SparkKeyQuant key_quant =
       kq == "q8" ? SparkKeyQuant::kQ8 : kq == "q4" ? SparkKeyQuant::kQ4 : SparkKeyQuant::kF16;

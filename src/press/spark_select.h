@@ -24,6 +24,11 @@ struct SparkOptions {
   // Beyond the paper (off by default): once the dense tail of decode-phase tokens reaches this
   // many tokens, compress them with the prefill's channel norms. 0 keeps decode tokens dense.
   int decode_block = 0;
+  // Beyond the reference code (off by default): the last `recent` kept prompt tokens are stored
+  // dense, as the ThinK paper keeps its most recent tokens. Models whose retrieval runs through
+  // previous-token / induction heads read those tokens' exact keys when decoding starts (the
+  // embedded model answers a passkey correctly with think:ratio=0.5,recent=64 and not without).
+  int recent = 0;
 };
 
 // The ε guard on channel norms (the reference divides by zero on an all-zero query channel).

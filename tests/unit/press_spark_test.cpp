@@ -101,10 +101,18 @@ void check_against_reconstruction(int D, int g, const SparkOptions& o, int64_t T
 
   for (int h = 0; h < n_kv; ++h) {
     std::vector<std::vector<float>> keys, vals;
-    for (int32_t t : sel.kept[h]) {
+    const size_t n_dense = std::min<size_t>(o.recent, sel.kept[h].size());
+    for (size_t i = 0; i < sel.kept[h].size(); ++i) {
+      const int32_t t = sel.kept[h][i];
       const float* k = s.k.data() + (static_cast<size_t>(t) * n_kv + h) * D;
       const float* v = s.v.data() + (static_cast<size_t>(t) * n_kv + h) * D;
-      keys.push_back(expected_khat(k, norms.data() + h * D, D, o));
+      if (i + n_dense >= sel.kept[h].size()) {  // recent=: the last kept tokens stay dense
+        std::vector<float> kr(D);
+        for (int d = 0; d < D; ++d) kr[d] = h16(k[d]);
+        keys.push_back(kr);
+      } else {
+        keys.push_back(expected_khat(k, norms.data() + h * D, D, o));
+      }
       std::vector<float> vr(D);
       for (int d = 0; d < D; ++d) vr[d] = h16(v[d]);
       vals.push_back(vr);
@@ -166,6 +174,30 @@ TEST(SparkAttention, VariantsAndDenseTail) {
   SparkOptions o;
   o.ratio = 0.8;
   check_against_reconstruction(64, 2, o, 1500, 40);  // long enough for the split-KV path
+}
+
+TEST(SparkAttention, RecentTokensStayDense) {
+  for (int recent : {1, 17, 64, 1000}) {  // 1000 > the 150 kept tokens: everything dense
+    SparkOptions o;
+    o.ratio = 0.8;
+    o.recent = recent;
+    check_against_reconstruction(64, 2, o, 300, 3);
+  }
+  // The dense tokens are paid for at the tail's dense rate.
+  SparkFixtureData s(2, 2, 64, 200, 5);
+  const auto norms = s.norms();
+  SparkOptions o;
+  o.ratio = 0.8;
+  SparkLayerCache a(2, 64, 2, o);
+  a.build(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0);
+  o.recent = 40;
+  SparkLayerCache b(2, 64, 2, o);
+  b.build(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0);
+  EXPECT_EQ(b.n_tokens(0), 200);
+  EXPECT_EQ(b.tail().n_tokens(0), 40);
+  EXPECT_GT(b.bytes(), a.bytes());
+  EXPECT_EQ(parse_press_spec("spark:ratio=0.8,recent=64").spec(),
+            "spark:ratio=0.8,window=32,recovery=mean,variant=fixed,recent=64");
 }
 
 TEST(SparkAttention, RatioZeroEqualsDenseF16Cache) {
