@@ -30,7 +30,10 @@ for b in 128 512; do
 done
 presses+=("think:ratio=0.5" "think:ratio=0.8" "spark:ratio=0.5" "spark:ratio=0.8"
   "spark:ratio=0.5,kq=q8" "spark:ratio=0.8,kq=q8" "spark:ratio=0.5,kq=q4"
-  "quant:k=q8_0,v=q8_0" "quant:k=q4_0,v=q4_0" "quant:k=q8_0,v=f16" "snapkv:budget=256,window=$w+quant:k=q8_0,v=q8_0")
+  "quant:k=q8_0,v=q8_0" "quant:k=q4_0,v=q4_0" "quant:k=q8_0,v=f16" "snapkv:budget=256,window=$w+quant:k=q8_0,v=q8_0"
+  # the last 64 prompt tokens kept dense (session 5: the embedded model's induction heads need them)
+  "think:ratio=0.5,recent=64" "spark:ratio=0.5,recent=64" "spark:ratio=0.8,recent=64"
+  "spark:ratio=0.5,recent=64,recovery=zero" "spark:ratio=0.8,recent=64,recovery=zero")
 args=()
 for p in "${presses[@]}"; do args+=(--press "$p"); done
 start=$(date +%s)
