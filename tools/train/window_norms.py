@@ -26,8 +26,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(2)
     tok = Tokenizer.load(os.path.join(HERE, "tokenizer", "tokenizer.json"))
-    loaded = load_model(hf=a.hf)
-    m = (loaded[0] if isinstance(loaded, tuple) else loaded).float().eval()
+    m = load_model(hf=a.hf)[0].float()
     qs = {}
     orig = M.Attention.forward
 
@@ -41,7 +40,7 @@ def main():
     ids = [tok.bos_id] + tok.encode_ordinary(open(a.prompt).read())
     with torch.no_grad():
         m(torch.tensor([ids]))
-    cfg = m.config if hasattr(m, "config") else m.c
+    cfg = m.config
     g = cfg.num_attention_heads // cfg.num_key_value_heads
     print("| layer | KV head | n_j = 0 | min | median | max |\n|---|---|---:|---:|---:|---:|")
     for li, lay in enumerate(m.model.layers):
