@@ -136,4 +136,20 @@ void DenseLayerCache::attend(const float* q, int n_q, float* out) const {
                    float* o) { attend_range(h, t0, t1, qs, rows, m, l, o); });
 }
 
+void append_kept(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
+                 int64_t first, int64_t n, LayerCache& dst) {
+  const int n_kv = src.n_kv(), D = src.head_dim();
+  constexpr int64_t kChunk = 256;
+  std::vector<float> k(static_cast<size_t>(std::min(kChunk, n)) * n_kv * D), v(k.size());
+  for (int64_t t0 = 0; t0 < n; t0 += kChunk) {
+    const int64_t m = std::min(kChunk, n - t0);
+    for (int h = 0; h < n_kv; ++h)
+      for (int64_t j = 0; j < m; ++j) {
+        const size_t off = (static_cast<size_t>(j) * n_kv + h) * D;
+        src.read(h, kept[h][first + t0 + j], 1, k.data() + off, v.data() + off);
+      }
+    dst.append(k.data(), v.data(), static_cast<int>(m));
+  }
+}
+
 }  // namespace sparkv

@@ -94,6 +94,13 @@ class DenseLayerCache : public LayerCache {
   std::vector<ChunkTail> tail_;  // [n_kv]
 };
 
+// Appends the survivors kept[h][first .. first + n) of every KV head of src to dst, in order:
+// the presses that move selected tokens into another cache (quant, ThinK's and SparK's dense
+// recent tokens). Staged token-major as append() expects, [chunk, n_kv, D], in chunks to bound
+// the memory. Every head must hold at least first + n survivors.
+void append_kept(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
+                 int64_t first, int64_t n, LayerCache& dst);
+
 // Runs attention for n_q queries over any storage that can produce partial online-softmax states
 // for a token range of one KV head. Shared by the cache implementations: it owns the parallel
 // split (query blocks x KV heads x token chunks) and the merge.

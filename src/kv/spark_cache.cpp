@@ -115,16 +115,7 @@ void SparkLayerCache::build(const DenseLayerCache& src,
     compress_into(st, k.data(), v.data(), n, nrm);
     st.kvals.shrink_to_fit();
   }
-  if (n_recent > 0) {
-    // Token-major staging, as append() expects: [n_recent, n_kv, D].
-    std::vector<float> kr(static_cast<size_t>(n_recent) * n_kv_ * D), vr(kr.size());
-    for (int h = 0; h < n_kv_; ++h)
-      for (int64_t i = 0; i < n_recent; ++i) {
-        const size_t off = (static_cast<size_t>(i) * n_kv_ + h) * D;
-        src.read(h, kept[h][n_kept - n_recent + i], 1, kr.data() + off, vr.data() + off);
-      }
-    tail_.append(kr.data(), vr.data(), static_cast<int>(n_recent));
-  }
+  append_kept(src, kept, n_kept - n_recent, n_recent, tail_);
 }
 
 void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const float* v, int64_t n,

@@ -26,24 +26,15 @@ class QuantPress : public Press {
   }
   bool is_storage() const override { return true; }
 
-  std::unique_ptr<LayerCache> build(const PressContext& ctx, const TokenSelection& sel) const override {
+  std::unique_ptr<LayerCache> build(const PressContext& ctx,
+                                    const TokenSelection& sel) const override {
     const DenseLayerCache& src = *ctx.cache;
     const int n_kv = src.n_kv(), D = src.head_dim();
     kv_check_head_dim(types_.k, D, "K cache");
     kv_check_head_dim(types_.v, D, "V cache");
     const int64_t n = uniform_count(sel, "quant");
     auto out = std::make_unique<DenseLayerCache>(n_kv, D, src.group(), types_);
-    // Token-major staging as append() expects, [chunk, n_kv, D], in chunks to bound the memory.
-    constexpr int64_t kChunk = 256;
-    std::vector<float> k(static_cast<size_t>(kChunk) * n_kv * D), v(k.size());
-    for (int64_t t0 = 0; t0 < n; t0 += kChunk) {
-      const int64_t m = std::min(kChunk, n - t0);
-      for (int h = 0; h < n_kv; ++h)
-        for (int64_t j = 0; j < m; ++j)
-          src.read(h, sel.kept[h][t0 + j], 1, k.data() + (j * n_kv + h) * D,
-                   v.data() + (j * n_kv + h) * D);
-      out->append(k.data(), v.data(), static_cast<int>(m));
-    }
+    append_kept(src, sel.kept, 0, n, *out);
     return out;
   }
 
@@ -54,8 +45,10 @@ class QuantPress : public Press {
 }  // namespace
 
 std::unique_ptr<Press> make_quant(PressParams& p) {
-  const std::vector<std::string> names = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl"};
-  SPARKV_CHECK(p.has("k") || p.has("v"), "quant: give k=TYPE and/or v=TYPE (one of {})", kv_dtype_names());
+  const std::vector<std::string> names = {"f32",  "f16",  "bf16", "q8_0",  "q4_0",
+                                          "q4_1", "q5_0", "q5_1", "iq4_nl"};
+  SPARKV_CHECK(p.has("k") || p.has("v"), "quant: give k=TYPE and/or v=TYPE (one of {})",
+               kv_dtype_names());
   KvTypes t;
   t.k = kv_dtype_from_name(p.get_choice("k", "f16", names));
   t.v = kv_dtype_from_name(p.get_choice("v", "f16", names));

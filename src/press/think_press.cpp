@@ -25,7 +25,8 @@ std::vector<std::vector<int32_t>> think_channels(const PressContext& ctx, const 
     std::vector<double> qn(D, 0.0), kn(D, 0.0), score(D);
     for (int r = 0; r < w; ++r)
       for (int gi = 0; gi < g; ++gi) {
-        const float* q = ctx.window_q + (static_cast<size_t>(ctx.window - w + r) * n_head + h * g + gi) * D;
+        const float* q =
+            ctx.window_q + (static_cast<size_t>(ctx.window - w + r) * n_head + h * g + gi) * D;
         for (int c = 0; c < D; ++c) qn[c] += static_cast<double>(q[c]) * q[c];
       }
     std::vector<double> k;
@@ -34,7 +35,8 @@ std::vector<std::vector<int32_t>> think_channels(const PressContext& ctx, const 
     for (size_t j = 0; j < n; ++j)
       for (int c = 0; c < D; ++c) kn[c] += k[j * D + c] * k[j * D + c];
     for (int c = 0; c < D; ++c)
-      score[c] = (qn[c] / (static_cast<double>(w) * g)) * (n ? kn[c] / static_cast<double>(n) : 0.0);
+      score[c] =
+          (qn[c] / (static_cast<double>(w) * g)) * (n ? kn[c] / static_cast<double>(n) : 0.0);
     std::vector<int32_t> order(D);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
@@ -71,20 +73,13 @@ std::unique_ptr<LayerCache> ThinkPress::build(const PressContext& ctx,
       cache.read(h, sel.kept[h][j], 1, k.data() + j * D, v.data() + j * D);
     out->set_pruned(h, k.data(), v.data(), n_pruned);
   }
-  if (n_recent > 0) {
-    // Token-major staging, as append() expects: [n_recent, n_kv, D].
-    std::vector<float> kr(static_cast<size_t>(n_recent) * n_kv * D), vr(kr.size());
-    for (int h = 0; h < n_kv; ++h)
-      for (int64_t j = 0; j < n_recent; ++j)
-        cache.read(h, sel.kept[h][n_pruned + j], 1, kr.data() + (j * n_kv + h) * D,
-                   vr.data() + (j * n_kv + h) * D);
-    out->append(kr.data(), vr.data(), static_cast<int>(n_recent));
-  }
+  append_kept(cache, sel.kept, n_pruned, n_recent, *out);
   return out;
 }
 
 std::unique_ptr<Press> make_think(PressParams& p) {
-  SPARKV_CHECK(p.has("ratio"), "think: give ratio=R, the fraction of key channels pruned, in [0, 1)");
+  SPARKV_CHECK(p.has("ratio"),
+               "think: give ratio=R, the fraction of key channels pruned, in [0, 1)");
   const double ratio = p.get_double("ratio", 0, 0.0, 1.0, true, false);
   const int window = static_cast<int>(p.get_int("window", 32, 1, 1 << 20));
   const int recent = static_cast<int>(p.get_int("recent", 0, 0, int64_t{1} << 30));

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -176,6 +177,15 @@ TEST(SparkAttention, VariantsAndDenseTail) {
   check_against_reconstruction(64, 2, o, 1500, 40);  // long enough for the split-KV path
 }
 
+// A SparK cache over all 200 tokens of the shared 2-head, D=64 fixture (seed 5).
+std::unique_ptr<SparkLayerCache> spark_over_all_tokens(const SparkOptions& o) {
+  SparkFixtureData s(2, 2, 64, 200, 5);
+  const auto norms = s.norms();
+  auto c = std::make_unique<SparkLayerCache>(2, 64, 2, o);
+  c->build(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0);
+  return c;
+}
+
 TEST(SparkAttention, RecentTokensStayDense) {
   for (int recent : {1, 17, 64, 1000}) {  // 1000 > the 150 kept tokens: everything dense
     SparkOptions o;
@@ -184,18 +194,14 @@ TEST(SparkAttention, RecentTokensStayDense) {
     check_against_reconstruction(64, 2, o, 300, 3);
   }
   // The dense tokens are paid for at the tail's dense rate.
-  SparkFixtureData s(2, 2, 64, 200, 5);
-  const auto norms = s.norms();
   SparkOptions o;
   o.ratio = 0.8;
-  SparkLayerCache a(2, 64, 2, o);
-  a.build(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0);
+  const auto a = spark_over_all_tokens(o);
   o.recent = 40;
-  SparkLayerCache b(2, 64, 2, o);
-  b.build(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0);
-  EXPECT_EQ(b.n_tokens(0), 200);
-  EXPECT_EQ(b.tail().n_tokens(0), 40);
-  EXPECT_GT(b.bytes(), a.bytes());
+  const auto b = spark_over_all_tokens(o);
+  EXPECT_EQ(b->n_tokens(0), 200);
+  EXPECT_EQ(b->tail().n_tokens(0), 40);
+  EXPECT_GT(b->bytes(), a->bytes());
   EXPECT_EQ(parse_press_spec("spark:ratio=0.8,recent=64").spec(),
             "spark:ratio=0.8,window=32,recovery=mean,variant=fixed,recent=64");
 }
