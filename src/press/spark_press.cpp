@@ -18,8 +18,8 @@ class SparkPress : public Press {
   std::string spec() const override {
     std::string s = "spark:";
     if (o_.variant == SparkVariant::kFixed) s += fmt::format("ratio={},", o_.ratio);
-    s += fmt::format("window={},recovery={},variant={}", o_.window, spark_recovery_name(o_.recovery),
-                     spark_variant_name(o_.variant));
+    s += fmt::format("window={},recovery={},variant={}", o_.window,
+                     spark_recovery_name(o_.recovery), spark_variant_name(o_.variant));
     if (o_.variant == SparkVariant::kTopP) s += fmt::format(",p={}", o_.p);
     if (o_.recovery == SparkRecovery::kConstant) s += fmt::format(",constant={}", o_.constant);
     if (o_.value_ratio > 0) s += fmt::format(",values={}", o_.value_ratio);
@@ -31,16 +31,18 @@ class SparkPress : public Press {
   PressNeeds needs() const override { return {o_.window, false, false}; }
   bool is_storage() const override { return true; }
 
-  std::unique_ptr<LayerCache> build(const PressContext& ctx, const TokenSelection& sel) const override {
+  std::unique_ptr<LayerCache> build(const PressContext& ctx,
+                                    const TokenSelection& sel) const override {
     const ModelConfig& c = *ctx.config;
-    SPARKV_CHECK(ctx.window >= o_.window,
-                 "spark: window={} is larger than the prompt ({} tokens)", o_.window, ctx.n_prompt);
+    SPARKV_CHECK(ctx.window >= o_.window, "spark: window={} is larger than the prompt ({} tokens)",
+                 o_.window, ctx.n_prompt);
     const int D = c.head_dim, g = c.group_size();
     std::vector<float> norms(static_cast<size_t>(c.n_head_kv) * D);
     // The capture may hold a longer window (another press asked for it): use the last w rows.
     const float* wq = ctx.window_q + static_cast<size_t>(ctx.window - o_.window) * c.q_dim();
     for (int h = 0; h < c.n_head_kv; ++h)
-      spark_channel_norms(wq, o_.window, c.n_head, D, h, g, norms.data() + static_cast<size_t>(h) * D);
+      spark_channel_norms(wq, o_.window, c.n_head, D, h, g,
+                          norms.data() + static_cast<size_t>(h) * D);
     // Dense values and the tail keep the session's cache types (-ctk / -ctv).
     SparkStorage storage;
     storage.kq = kq_;
@@ -61,12 +63,16 @@ class SparkPress : public Press {
 std::unique_ptr<Press> make_spark(PressParams& p) {
   SparkOptions o;
   const std::string variant = p.get_choice("variant", "fixed", {"fixed", "g", "p"});
-  o.variant = variant == "g" ? SparkVariant::kGroup : variant == "p" ? SparkVariant::kTopP : SparkVariant::kFixed;
+  o.variant = variant == "g"   ? SparkVariant::kGroup
+              : variant == "p" ? SparkVariant::kTopP
+                               : SparkVariant::kFixed;
   if (o.variant == SparkVariant::kFixed) {
-    SPARKV_CHECK(p.has("ratio"), "spark: ratio=λ is required (fraction of key channels pruned, in [0, 1))");
+    SPARKV_CHECK(p.has("ratio"),
+                 "spark: ratio=λ is required (fraction of key channels pruned, in [0, 1))");
     o.ratio = p.get_double("ratio", 0.5, 0.0, 1.0, true, false);
   } else {
-    SPARKV_CHECK(!p.has("ratio"), "spark: variant={} chooses the kept count itself; drop ratio=", variant);
+    SPARKV_CHECK(!p.has("ratio"),
+                 "spark: variant={} chooses the kept count itself; drop ratio=", variant);
   }
   o.window = static_cast<int>(p.get_int("window", 32, 1, 1 << 20));
   const std::string rec =
@@ -77,18 +83,21 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
                : rec == "exponential" ? SparkRecovery::kExponential
                                       : SparkRecovery::kMean;
   o.p = p.get_double("p", 0.99, 0.0, 1.0, false, true);
-  SPARKV_CHECK(o.variant == SparkVariant::kTopP || !p.has("p"), "spark: p= applies only to variant=p");
+  SPARKV_CHECK(o.variant == SparkVariant::kTopP || !p.has("p"),
+               "spark: p= applies only to variant=p");
   o.constant = static_cast<float>(p.get_double("constant", 0.01, 0.0, 1e4));
   o.value_ratio = p.get_double("values", 0.0, 0.0, 1.0, true, false);
   o.seed = static_cast<uint64_t>(p.get_int("seed", 0, 0, INT64_MAX));
   o.decode_block = static_cast<int>(p.get_int("decode_block", 0, 0, 1 << 20));
   o.recent = static_cast<int>(p.get_int("recent", 0, 0, 1 << 30));
   const std::string kq = p.get_choice("kq", "f16", {"f16", "q8", "q4"});
-  const SparkKeyQuant key_quant =
-      kq == "q8" ? SparkKeyQuant::kQ8 : kq == "q4" ? SparkKeyQuant::kQ4 : SparkKeyQuant::kF16;
-  SPARKV_CHECK(key_quant == SparkKeyQuant::kF16 ||
-                   (o.recovery != SparkRecovery::kNormal && o.recovery != SparkRecovery::kExponential),
-               "spark: kq={} needs recovery=mean|zero|constant (sampled recoveries run on f16 keys)", kq);
+  const SparkKeyQuant key_quant = kq == "q8"   ? SparkKeyQuant::kQ8
+                                  : kq == "q4" ? SparkKeyQuant::kQ4
+                                               : SparkKeyQuant::kF16;
+  SPARKV_CHECK(
+      key_quant == SparkKeyQuant::kF16 ||
+          (o.recovery != SparkRecovery::kNormal && o.recovery != SparkRecovery::kExponential),
+      "spark: kq={} needs recovery=mean|zero|constant (sampled recoveries run on f16 keys)", kq);
   return std::make_unique<SparkPress>(o, key_quant);
 }
 

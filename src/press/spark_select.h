@@ -1,6 +1,6 @@
-// SparK channel selection (spec spark-method §3.2–§3.5, with the §5 fixes): per KV head, score every
-// cached key channel against the window queries, keep the top channels of each token, and compute
-// the statistic that recovers the pruned ones at attention time.
+// SparK channel selection (spec spark-method §3.2–§3.5, with the §5 fixes): per KV head, score
+// every cached key channel against the window queries, keep the top channels of each token, and
+// compute the statistic that recovers the pruned ones at attention time.
 #pragma once
 
 #include <cstdint>
@@ -13,14 +13,14 @@ enum class SparkVariant { kFixed, kGroup, kTopP };  // fixed λ | SparK-g bucket
 enum class SparkRecovery { kMean, kZero, kConstant, kNormal, kExponential };
 
 struct SparkOptions {
-  double ratio = 0.5;          // λ: fraction of key channels pruned per token (fixed variant)
-  int window = 32;             // w: last prompt positions whose queries score the channels
+  double ratio = 0.5;  // λ: fraction of key channels pruned per token (fixed variant)
+  int window = 32;     // w: last prompt positions whose queries score the channels
   SparkVariant variant = SparkVariant::kFixed;
-  double p = 0.99;             // SparK-p coverage
+  double p = 0.99;  // SparK-p coverage
   SparkRecovery recovery = SparkRecovery::kMean;
-  float constant = 0.01f;      // magnitude for the constant recovery
-  double value_ratio = 0.0;    // λ_v: value channels pruned per token (0 = values dense)
-  uint64_t seed = 0;           // sampled recoveries
+  float constant = 0.01f;    // magnitude for the constant recovery
+  double value_ratio = 0.0;  // λ_v: value channels pruned per token (0 = values dense)
+  uint64_t seed = 0;         // sampled recoveries
   // Beyond the paper (off by default): once the dense tail of decode-phase tokens reaches this
   // many tokens, compress them with the prefill's channel norms. 0 keeps decode tokens dense.
   int decode_block = 0;
