@@ -251,6 +251,7 @@ def make_optimizer(model, a):
 
 
 def main():
+    global COPY_ALPHABET
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/work/sparkv-train/run1")
     ap.add_argument("--resume", action="store_true")
@@ -272,6 +273,10 @@ def main():
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--head-dim", type=int, default=64,
+                    help="per-head width (run7, the learned model: 128, as in the checkpoints users bring)")
+    ap.add_argument("--copy-alphabet", type=int, default=COPY_ALPHABET,
+                    help="merged tokens the copy warm-up draws its symbols from (fewer: induction forms sooner)")
     ap.add_argument("--rope-theta", type=float, default=500000.0)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
@@ -304,6 +309,7 @@ def main():
                     help="at this step, add fresh random components to the digit embeddings "
                          "(a recorded intervention of run2, see README; 0 = never)")
     a = ap.parse_args()
+    COPY_ALPHABET = a.copy_alphabet
 
     torch.set_num_threads(a.threads)
     tok = Tokenizer.load(a.tokenizer)
@@ -354,7 +360,7 @@ def main():
         torch.manual_seed(a.seed)
         cfg = Config(vocab_size=tok.n_vocab, hidden_size=a.hidden, intermediate_size=a.ffn,
                      num_hidden_layers=a.layers, num_attention_heads=a.heads,
-                     num_key_value_heads=a.kv_heads, head_dim=64, rope_theta=a.rope_theta,
+                     num_key_value_heads=a.kv_heads, head_dim=a.head_dim, rope_theta=a.rope_theta,
                      max_position_embeddings=max(4096, a.max_len),
                      bos_token_id=tok.bos_id, eos_token_id=tok.eos_id)
         model = LlamaForCausalLM(cfg)
