@@ -105,8 +105,8 @@ void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m
     auto cursor = [&](int64_t t) {
       TokenCursor c;
       c.mask = s.kmask + t * nb;
-      c.pos = s.kpos + t * nb;
-      c.r = _mm256_set1_ps(fp16_to_f32(s.r[t]));
+      c.pos = s.kpos ? s.kpos + t * nb : nullptr;  // none: every pruned entry is +w_j
+      c.r = _mm256_set1_ps(s.r ? fp16_to_f32(s.r[t]) : 1.0f);
       c.e = s.kval_offset(t);
       c.d = _mm256_set1_ps(1.0f);
       if constexpr (KQ != SparkKeyQuant::kF16) c.d = _mm256_set1_ps(_cvtsh_ss(s.kscale[t]));
@@ -118,7 +118,8 @@ void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m
       if constexpr (KQ != SparkKeyQuant::kF16) kept = _mm256_mul_ps(kept, c.d);
       c.e += __builtin_popcount(mb);
       // coef = +1 on pruned positive, -1 on pruned negative, 0 on kept.
-      const __m256 coef = _mm256_fmsub_ps(two, _mm256_load_ps(L.bits[c.pos[p]]),
+      const unsigned pb = c.pos ? c.pos[p] : ~mb & 0xff;
+      const __m256 coef = _mm256_fmsub_ps(two, _mm256_load_ps(L.bits[pb]),
                                           _mm256_load_ps(L.bits[~mb & 0xff]));
       return _mm256_fmadd_ps(_mm256_mul_ps(coef, _mm256_loadu_ps(s.w + 8 * p)), c.r, kept);
     };

@@ -71,7 +71,8 @@ template <SparkKeyQuant KQ, bool kSafe>
 inline __m512 rebuild(const uint8_t* mask, const uint8_t* pos, int p, int64_t& e, const float& r,
                       const float& d, const float* w, const float* wneg, const void* kvals) {
   const unsigned km = mask16(mask, p);
-  const unsigned pm = mask16(pos, p);  // set only on pruned channels
+  // set only on pruned channels; no stored signs (chmean, zero): every pruned entry is +w_j
+  const unsigned pm = pos ? mask16(pos, p) : ~km & 0xFFFFu;
   const __m512 sw =
       _mm512_mask_blend_ps(static_cast<__mmask16>(pm), _mm512_loadu_ps(wneg + kLanes * p),
                            _mm512_loadu_ps(w + kLanes * p));
@@ -92,13 +93,13 @@ inline void score_tokens(const float* q, const SparkView& s, const float* wneg, 
   const int D = kD ? kD : s.D;
   const int nb = D / 8;
   const uint8_t* mask = s.kmask + t * nb;  // token t + i at mask + i·nb
-  const uint8_t* pos = s.kpos + t * nb;
+  const uint8_t* pos = s.kpos ? s.kpos + t * nb : nullptr;
   int64_t e[P];
   float r[P], d[P];  // scalars: the multiplies take them as {1to16} memory operands, no registers
   __m512 a[P][G];
   for (int i = 0; i < P; ++i) {
     e[i] = s.kval_offset(t + i);
-    r[i] = _cvtsh_ss(s.r[t + i]);
+    r[i] = s.r ? _cvtsh_ss(s.r[t + i]) : 1.0f;
     d[i] = KQ == SparkKeyQuant::kF16 ? 1.0f : _cvtsh_ss(s.kscale[t + i]);
     for (int h = 0; h < G; ++h) a[i][h] = _mm512_setzero_ps();
   }
@@ -106,7 +107,8 @@ inline void score_tokens(const float* q, const SparkView& s, const float* wneg, 
     __m512 k[P];
     for (int i = 0; i < P; ++i)
       k[i] =
-          rebuild<KQ, kSafe>(mask + i * nb, pos + i * nb, p, e[i], r[i], d[i], s.w, wneg, s.kvals);
+          rebuild<KQ, kSafe>(mask + i * nb, pos ? pos + i * nb : nullptr, p, e[i], r[i], d[i], s.w,
+                             wneg, s.kvals);
     for (int h = 0; h < G; ++h) {
       const __m512 qv = _mm512_loadu_ps(q + h * D + kLanes * p);
       for (int i = 0; i < P; ++i) a[i][h] = _mm512_fmadd_ps(qv, k[i], a[i][h]);
@@ -197,8 +199,9 @@ void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m
           for (int b = 0; b < P * D / 8; b += 64) {
             _mm_prefetch(reinterpret_cast<const char*>(s.kmask + (t + kKeyPrefetch) * (D / 8) + b),
                          _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(s.kpos + (t + kKeyPrefetch) * (D / 8) + b),
-                         _MM_HINT_T0);
+            if (s.kpos)
+              _mm_prefetch(reinterpret_cast<const char*>(s.kpos + (t + kKeyPrefetch) * (D / 8) + b),
+                           _MM_HINT_T0);
           }
         }
         if (t + P <= t_safe)

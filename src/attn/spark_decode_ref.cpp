@@ -42,15 +42,16 @@ float SparkView::kval(int64_t t, int64_t i) const {
 void spark_reconstruct_key(const SparkView& s, int64_t t, float* out) {
   const int D = s.D;
   const uint8_t* mask = s.kmask + t * (D / 8);
-  const uint8_t* pos = s.kpos + t * (D / 8);
+  // No stored signs: every pruned entry is +w_j (chmean carries the sign in w; zero has w = 0).
+  const uint8_t* pos = s.kpos ? s.kpos + t * (D / 8) : nullptr;
   int64_t k = s.kval_offset(t);
-  const float r = fp16_to_f32(s.r[t]);
+  const float r = s.r ? fp16_to_f32(s.r[t]) : 1.0f;  // no stored scale: r_t = 1
   for (int j = 0; j < D; ++j) {
     if (mask[j / 8] >> (j % 8) & 1) {
       out[j] = s.kval(t, k++);
       continue;
     }
-    const float sign = (pos[j / 8] >> (j % 8) & 1) ? 1.0f : -1.0f;
+    const float sign = !pos || (pos[j / 8] >> (j % 8) & 1) ? 1.0f : -1.0f;
     float mag = r * s.w[j];
     if (s.sampled) {
       // r holds the distribution parameter (mean score); w_j = n_j^{-1/2}, as in sqrt(x / n_j).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 
 namespace sparkv {
@@ -56,6 +57,15 @@ inline uint16_t f32_to_fp16(float f) {
   r >>= 13;
   if (rem > 0x1000 || (rem == 0x1000 && (r & 1))) ++r;
   return (uint16_t)(sign | r);
+}
+
+// Nearest fp16 whose magnitude is not above |f| (finite f; saturates at the largest finite half),
+// for stored bounds that rounding must not break.
+inline uint16_t f32_to_fp16_toward_zero(float f) {
+  if (!(std::fabs(f) < 65504.0f)) return f != f ? f32_to_fp16(f) : (f < 0 ? 0xfbff : 0x7bff);
+  uint16_t h = f32_to_fp16(f);
+  if (std::fabs(fp16_to_f32(h)) > std::fabs(f)) --h;  // one ulp toward zero (same sign)
+  return h;
 }
 
 inline float bf16_to_f32(uint16_t h) {

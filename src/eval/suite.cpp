@@ -74,6 +74,7 @@ Suite::Suite(const SuiteOptions& opts, const Tokenizer& tok) : opts_(opts), tok_
   chat_template_text_ = tok.chat_template();
   const std::string& kind = opts.suite.kind;
   if (kind == "longbench") {
+    SPARKV_CHECK(opts.seed == 0, "eval: --seed draws generated samples; a longbench file has fixed rows");
     lb_rows_ = load_longbench(opts.suite.path);
     templates_ = std::make_unique<PromptTemplates>(PromptTemplates::load(opts.suite.template_path));
     std::vector<std::string> order;  // tasks in order of first appearance
@@ -105,6 +106,7 @@ Suite::Suite(const SuiteOptions& opts, const Tokenizer& tok) : opts_(opts), tok_
     return;
   }
   SPARKV_CHECK(opts.samples > 0, "eval: --samples must be positive for the {} suite", kind);
+  SPARKV_CHECK(opts.seed < (uint64_t{1} << 20), "eval: --seed must be below 2^20");
   std::vector<std::string> tasks = kind == "ruler" ? ruler_tasks()
                                    : kind == "passkey" ? std::vector<std::string>{"passkey"}
                                                        : std::vector<std::string>{"needle"};
@@ -124,7 +126,7 @@ Suite::Suite(const SuiteOptions& opts, const Tokenizer& tok) : opts_(opts), tok_
           ItemRef r;
           r.task = "needle";
           r.length = L;
-          r.seed = kEvalSeedBase + static_cast<uint64_t>(i);
+          r.seed = kEvalSeedBase + (opts.seed << 32) + static_cast<uint64_t>(i);
           r.sample = i;
           r.depth = d;
           items_.push_back(r);
@@ -137,7 +139,7 @@ Suite::Suite(const SuiteOptions& opts, const Tokenizer& tok) : opts_(opts), tok_
         ItemRef r;
         r.task = t;
         r.length = L;
-        r.seed = kEvalSeedBase + static_cast<uint64_t>(i);
+        r.seed = kEvalSeedBase + (opts.seed << 32) + static_cast<uint64_t>(i);
         r.sample = i;
         items_.push_back(r);
       }

@@ -109,9 +109,6 @@ void SparkLayerCache::build(const DenseLayerCache& src,
     st.k_stride = static_cast<int>(stream_elems(storage_.kq, st.k_fixed));
     if (!fixed) st.koffs.assign(1, 0);
     st.kvals.reserve(stream_bytes(storage_.kq, fixed ? n * st.k_stride : n * D / 2) + kPadBytes);
-    st.w.resize(D);
-    for (int j = 0; j < D; ++j)
-      st.w[j] = opt_.recovery == SparkRecovery::kConstant ? 1.0f : 1.0f / std::sqrt(nrm[j]);
     compress_into(st, k.data(), v.data(), n, nrm);
     st.kvals.shrink_to_fit();
   }
@@ -126,23 +123,33 @@ void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const fl
       opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential;
   const bool fixed = opt_.variant == SparkVariant::kFixed;
   const SparkKeyQuant kq = storage_.kq;
+  const SparkRecovery rec = opt_.recovery;
+  const bool has_scale = spark_recovery_has_scale(rec), has_signs = spark_recovery_has_signs(rec);
   st.kmask.resize((n0 + n) * nb, 0);
-  st.kpos.resize((n0 + n) * nb, 0);
-  st.r.resize(n0 + n, 0);
+  if (has_signs) st.kpos.resize((n0 + n) * nb, 0);
+  if (has_scale) st.r.resize(n0 + n, 0);
   if (sampled) st.tau.resize(n0 + n, 0);
   if (kq != SparkKeyQuant::kF16) st.kscale.resize(n0 + n, 0);
   // The packed stream ends with padding; new tokens continue where the real data ends.
   if (n0 > 0) st.kvals.resize(st.kvals.size() - kPadBytes);
   int64_t elems = fixed ? n0 * st.k_stride : st.koffs[n0];  // stream elements written so far
+  // Selection first: the key-statistic recoveries need every token's kept set before any r_t.
+  std::vector<float> mus(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    spark_select_token(k + i * D, nrm, D, opt_, st.kmask.data() + (n0 + i) * nb, &mus[i]);
+  // The head's channel weights come from its first compressed tokens (the prefill); decode
+  // blocks reuse them, as they reuse the prefill's channel norms.
+  if (n0 == 0) {
+    st.w.resize(D);
+    spark_recovery_weights(rec, opt_, k, st.kmask.data(), n, D, nrm, st.w.data());
+  }
   std::vector<float> kept_vals;
   kept_vals.reserve(D);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = n0 + i;
     const float* kt = k + i * D;
-    uint8_t* mask = st.kmask.data() + t * nb;
-    float mu = 0.0f;
-    spark_select_token(kt, nrm, D, opt_, mask, &mu);
-    uint8_t* pos = st.kpos.data() + t * nb;
+    const uint8_t* mask = st.kmask.data() + t * nb;
+    const float mu = mus[i];
     double tau = 0.0;  // the T-th largest score, for the sampled recoveries' clip
     kept_vals.clear();
     // Branchless: which channels were kept is random per token.
@@ -158,7 +165,7 @@ void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const fl
         nk += static_cast<int>(kept);
         p |= (~kept & static_cast<unsigned>(kt[j] > 0.0f)) << i;  // σ = +1; zero is negative
       }
-      pos[b] = static_cast<uint8_t>(p);
+      if (has_signs) st.kpos[t * nb + b] = static_cast<uint8_t>(p);
     }
     kept_vals.resize(nk);
     if (sampled) {  // τ_t: the smallest kept score
@@ -172,21 +179,14 @@ void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const fl
     if (kq != SparkKeyQuant::kF16) st.kscale[t] = scale;
     elems += stream_elems(kq, static_cast<int64_t>(kept_vals.size()));
     if (!fixed) st.koffs.push_back(static_cast<uint32_t>(elems));
-    switch (opt_.recovery) {
-      case SparkRecovery::kMean:
-        st.r[t] = f32_to_fp16(std::sqrt(mu));
-        break;
-      case SparkRecovery::kZero:
-        st.r[t] = 0;
-        break;
-      case SparkRecovery::kConstant:
-        st.r[t] = f32_to_fp16(opt_.constant);
-        break;
-      case SparkRecovery::kNormal:
-      case SparkRecovery::kExponential:
-        st.r[t] = f32_to_fp16(mu);  // distribution mean (score space)
-        st.tau[t] = f32_to_fp16(static_cast<float>(tau));
-        break;
+    if (has_scale) {
+      const float r = spark_recovery_scale(rec, opt_, kt, mask, D, mu, st.w.data());
+      // The bounded recoveries promise r_t·w_j <= the token's largest pruned |k|: round r_t
+      // toward zero so the f16 rounding cannot break that (the paper's mean is unbounded anyway).
+      const bool bounded = rec == SparkRecovery::kBounded || rec == SparkRecovery::kToken ||
+                           rec == SparkRecovery::kScaled;
+      st.r[t] = bounded ? f32_to_fp16_toward_zero(r) : f32_to_fp16(r);
+      if (sampled) st.tau[t] = f32_to_fp16(static_cast<float>(tau));
     }
   }
   st.kvals.resize(st.kvals.size() + kPadBytes, 0);
@@ -245,8 +245,8 @@ SparkView SparkLayerCache::view(int h) const {
   s.D = D_;
   s.n = st.n;
   s.kmask = st.kmask.data();
-  s.kpos = st.kpos.data();
-  s.r = st.r.data();
+  s.kpos = spark_recovery_has_signs(opt_.recovery) ? st.kpos.data() : nullptr;
+  s.r = spark_recovery_has_scale(opt_.recovery) ? st.r.data() : nullptr;
   s.kvals = st.kvals.data();
   s.kq = storage_.kq;
   s.kscale = st.kscale.empty() ? nullptr : st.kscale.data();

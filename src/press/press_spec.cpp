@@ -35,7 +35,8 @@ const std::vector<Method>& methods() {
       {"expected", {"budget", "ratio", "sinks", "future", "cov", "vnorm"}, make_expected},
       {"think", {"ratio", "window", "recent"}, make_think},
       {"spark",
-       {"ratio", "window", "recovery", "variant", "p", "values", "constant", "seed", "kq", "decode_block", "recent"},
+       {"ratio", "window", "recovery", "variant", "p", "values", "constant", "floor", "seed", "kq", "decode_block",
+        "recent"},
        make_spark},
       {"quant", {"k", "v"}, make_quant},
   };

@@ -1,6 +1,8 @@
 // The SparK press: channel selection on the tokens that survived eviction, stored packed.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "kv/spark_cache.h"
 #include "model/model.h"
@@ -22,6 +24,7 @@ class SparkPress : public Press {
                      spark_recovery_name(o_.recovery), spark_variant_name(o_.variant));
     if (o_.variant == SparkVariant::kTopP) s += fmt::format(",p={}", o_.p);
     if (o_.recovery == SparkRecovery::kConstant) s += fmt::format(",constant={}", o_.constant);
+    if (o_.recovery == SparkRecovery::kBounded) s += fmt::format(",floor={}", o_.floor);
     if (o_.value_ratio > 0) s += fmt::format(",values={}", o_.value_ratio);
     if (o_.decode_block > 0) s += fmt::format(",decode_block={}", o_.decode_block);
     if (o_.recent > 0) s += fmt::format(",recent={}", o_.recent);
@@ -34,15 +37,16 @@ class SparkPress : public Press {
   std::unique_ptr<LayerCache> build(const PressContext& ctx,
                                     const TokenSelection& sel) const override {
     const ModelConfig& c = *ctx.config;
-    SPARKV_CHECK(ctx.window >= o_.window, "spark: window={} is larger than the prompt ({} tokens)",
-                 o_.window, ctx.n_prompt);
+    // A prompt shorter than the window scores the channels with the queries it has (a server
+    // applies one recipe to every request); the capture holds min(window, prompt) rows.
+    const int w = std::min(o_.window, ctx.window);
+    SPARKV_CHECK(w > 0, "spark: no window queries were captured (empty prompt)");
     const int D = c.head_dim, g = c.group_size();
     std::vector<float> norms(static_cast<size_t>(c.n_head_kv) * D);
     // The capture may hold a longer window (another press asked for it): use the last w rows.
-    const float* wq = ctx.window_q + static_cast<size_t>(ctx.window - o_.window) * c.q_dim();
+    const float* wq = ctx.window_q + static_cast<size_t>(ctx.window - w) * c.q_dim();
     for (int h = 0; h < c.n_head_kv; ++h)
-      spark_channel_norms(wq, o_.window, c.n_head, D, h, g,
-                          norms.data() + static_cast<size_t>(h) * D);
+      spark_channel_norms(wq, w, c.n_head, D, h, g, norms.data() + static_cast<size_t>(h) * D);
     // Dense values and the tail keep the session's cache types (-ctk / -ctv).
     SparkStorage storage;
     storage.kq = kq_;
@@ -50,6 +54,11 @@ class SparkPress : public Press {
     storage.tail = ctx.cache->types();
     auto cache = std::make_unique<SparkLayerCache>(c.n_head_kv, D, g, o_, storage);
     cache->build(*ctx.cache, sel.kept, norms.data(), ctx.layer);
+    // Never above dense: on few tokens the per-head constants (recovery weights, padding) can
+    // outweigh what packing saves, and a compressed cache must not cost more than the dense
+    // rows of the same tokens — those are kept instead (the layer then reports kind "dense").
+    auto dense = gather_dense(*ctx.cache, sel);
+    if (dense->bytes() <= cache->bytes()) return dense;
     return cache;
   }
 
@@ -75,13 +84,11 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
                  "spark: variant={} chooses the kept count itself; drop ratio=", variant);
   }
   o.window = static_cast<int>(p.get_int("window", 32, 1, 1 << 20));
-  const std::string rec =
-      p.get_choice("recovery", "mean", {"mean", "zero", "constant", "normal", "exponential"});
-  o.recovery = rec == "zero"          ? SparkRecovery::kZero
-               : rec == "constant"    ? SparkRecovery::kConstant
-               : rec == "normal"      ? SparkRecovery::kNormal
-               : rec == "exponential" ? SparkRecovery::kExponential
-                                      : SparkRecovery::kMean;
+  const std::string rec = p.get_choice("recovery", "mean", spark_recovery_names());
+  SPARKV_CHECK(spark_recovery_parse(rec, &o.recovery), "spark: unknown recovery '{}'", rec);
+  o.floor = p.get_double("floor", 0.01, 0.0, 1.0, true, true);
+  SPARKV_CHECK(o.recovery == SparkRecovery::kBounded || !p.has("floor"),
+               "spark: floor= applies only to recovery=bounded");
   o.p = p.get_double("p", 0.99, 0.0, 1.0, false, true);
   SPARKV_CHECK(o.variant == SparkVariant::kTopP || !p.has("p"),
                "spark: p= applies only to variant=p");
@@ -97,7 +104,7 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
   SPARKV_CHECK(
       key_quant == SparkKeyQuant::kF16 ||
           (o.recovery != SparkRecovery::kNormal && o.recovery != SparkRecovery::kExponential),
-      "spark: kq={} needs recovery=mean|zero|constant (sampled recoveries run on f16 keys)", kq);
+      "spark: kq={} needs a deterministic recovery (normal / exponential run on f16 keys)", kq);
   return std::make_unique<SparkPress>(o, key_quant);
 }
 

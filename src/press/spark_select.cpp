@@ -22,20 +22,167 @@ const char* spark_variant_name(SparkVariant v) {
   return "?";
 }
 
+const std::vector<std::string>& spark_recovery_names() {
+  // Enum order (spark_select.h).
+  static const std::vector<std::string> names = {
+      "mean",    "zero",          "constant",  "normal", "exponential", "bounded",
+      "absmean", "absmean_pruned", "absmedian", "token",  "scaled",      "chmean"};
+  return names;
+}
+
 const char* spark_recovery_name(SparkRecovery r) {
+  const auto& names = spark_recovery_names();
+  const auto i = static_cast<size_t>(r);
+  return i < names.size() ? names[i].c_str() : "?";
+}
+
+bool spark_recovery_parse(const std::string& name, SparkRecovery* out) {
+  const auto& names = spark_recovery_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) {
+      *out = static_cast<SparkRecovery>(i);
+      return true;
+    }
+  return false;
+}
+
+bool spark_recovery_has_scale(SparkRecovery r) {
+  return r != SparkRecovery::kZero && r != SparkRecovery::kAbsMean && r != SparkRecovery::kAbsMeanPruned &&
+         r != SparkRecovery::kAbsMedian && r != SparkRecovery::kChannelMean;
+}
+
+bool spark_recovery_has_signs(SparkRecovery r) {
+  return r != SparkRecovery::kChannelMean && r != SparkRecovery::kZero;
+}
+
+bool spark_recovery_uses_key_stats(SparkRecovery r) {
+  return r == SparkRecovery::kAbsMean || r == SparkRecovery::kAbsMeanPruned ||
+         r == SparkRecovery::kAbsMedian || r == SparkRecovery::kScaled ||
+         r == SparkRecovery::kChannelMean;
+}
+
+namespace {
+
+bool is_kept(const uint8_t* mask, int j) { return mask[j / 8] >> (j % 8) & 1; }
+
+}  // namespace
+
+void spark_recovery_weights(SparkRecovery r, const SparkOptions& opt, const float* k,
+                            const uint8_t* masks, int64_t n, int D, const float* norms, float* w) {
+  const int nb = D / 8;
+  switch (r) {
+    case SparkRecovery::kZero:  // no scale, no signs: every pruned entry reads as +0
+      std::fill(w, w + D, 0.0f);
+      return;
+    case SparkRecovery::kConstant:
+    case SparkRecovery::kToken:
+      std::fill(w, w + D, 1.0f);
+      return;
+    case SparkRecovery::kMean:
+    case SparkRecovery::kNormal:
+    case SparkRecovery::kExponential:
+      for (int j = 0; j < D; ++j) w[j] = 1.0f / std::sqrt(norms[j]);
+      return;
+    case SparkRecovery::kBounded: {
+      // n_j floored relative to the head's own largest norm: a channel the window never reads
+      // (n_j at the ε guard) no longer comes back ~1000× larger than one it reads.
+      float nmax = 0.0f;
+      for (int j = 0; j < D; ++j) nmax = std::max(nmax, norms[j]);
+      const float lo = std::max(static_cast<float>(opt.floor) * nmax, kSparkNormEps);
+      for (int j = 0; j < D; ++j) w[j] = 1.0f / std::sqrt(std::max(norms[j], lo));
+      return;
+    }
+    case SparkRecovery::kAbsMean:
+    case SparkRecovery::kChannelMean: {
+      const bool sign = r == SparkRecovery::kChannelMean;
+      std::vector<double> acc(D, 0.0);
+      for (int64_t t = 0; t < n; ++t)
+        for (int j = 0; j < D; ++j) acc[j] += sign ? k[t * D + j] : std::fabs(k[t * D + j]);
+      for (int j = 0; j < D; ++j) w[j] = n > 0 ? static_cast<float>(acc[j] / n) : 0.0f;
+      return;
+    }
+    case SparkRecovery::kAbsMeanPruned:
+    case SparkRecovery::kScaled: {
+      // Over the pruned entries only: the magnitudes a channel has when it is not salient.
+      std::vector<double> acc(D, 0.0), all(D, 0.0);
+      std::vector<int64_t> cnt(D, 0);
+      for (int64_t t = 0; t < n; ++t)
+        for (int j = 0; j < D; ++j) {
+          const double a = std::fabs(k[t * D + j]);
+          all[j] += a;
+          if (!is_kept(masks + t * nb, j)) {
+            acc[j] += a;
+            ++cnt[j];
+          }
+        }
+      for (int j = 0; j < D; ++j)
+        w[j] = cnt[j] > 0   ? static_cast<float>(acc[j] / cnt[j])
+               : n > 0      ? static_cast<float>(all[j] / n)
+                            : 0.0f;
+      return;
+    }
+    case SparkRecovery::kAbsMedian: {
+      std::vector<float> col(static_cast<size_t>(n));
+      for (int j = 0; j < D; ++j) {
+        for (int64_t t = 0; t < n; ++t) col[t] = std::fabs(k[t * D + j]);
+        if (n == 0) {
+          w[j] = 0.0f;
+          continue;
+        }
+        const auto mid = col.begin() + n / 2;
+        std::nth_element(col.begin(), mid, col.end());
+        w[j] = *mid;
+      }
+      return;
+    }
+  }
+}
+
+float spark_recovery_scale(SparkRecovery r, const SparkOptions& opt, const float* k,
+                           const uint8_t* mask, int D, float mu, const float* w) {
+  (void)opt;
   switch (r) {
     case SparkRecovery::kMean:
-      return "mean";
-    case SparkRecovery::kZero:
-      return "zero";
+      return std::sqrt(mu);
     case SparkRecovery::kConstant:
-      return "constant";
+      return opt.constant;
     case SparkRecovery::kNormal:
-      return "normal";
     case SparkRecovery::kExponential:
-      return "exponential";
+      return mu;  // the distribution's mean (score space)
+    case SparkRecovery::kZero:
+    case SparkRecovery::kAbsMean:
+    case SparkRecovery::kAbsMeanPruned:
+    case SparkRecovery::kAbsMedian:
+    case SparkRecovery::kChannelMean:
+      return 1.0f;  // not stored: the kernels read r_t = 1
+    case SparkRecovery::kBounded:
+    case SparkRecovery::kToken:
+    case SparkRecovery::kScaled:
+      break;
   }
-  return "?";
+  // The token's pruned entries: their largest magnitude bounds what may come back, so no
+  // recovered entry is larger than anything that was removed from this token.
+  double amax = 0.0, asum = 0.0, wmax = 0.0, wsum = 0.0;
+  int np = 0;
+  for (int j = 0; j < D; ++j) {
+    if (is_kept(mask, j)) continue;
+    const double a = std::fabs(k[j]);
+    amax = std::max(amax, a);
+    asum += a;
+    wmax = std::max(wmax, static_cast<double>(w[j]));
+    wsum += w[j];
+    ++np;
+  }
+  if (np == 0 || wmax <= 0.0) return 0.0f;
+  const double cap = amax / wmax;  // r_t · w_j <= amax for every pruned j
+  double scale = 0.0;
+  if (r == SparkRecovery::kBounded)
+    scale = std::sqrt(static_cast<double>(mu));
+  else if (r == SparkRecovery::kToken)
+    scale = asum / np;  // w_j = 1
+  else
+    scale = asum / wsum;  // Σ_pruned r_t·w_j = Σ_pruned |k_t,j|
+  return static_cast<float>(std::min(scale, cap));
 }
 
 void spark_channel_norms(const float* window_q, int w, int n_head, int D, int kv_head, int g,

@@ -1,6 +1,6 @@
 // The SparK decode kernels (AVX2, AVX-512) against their scalar twin on the packed storage itself:
 // every storage form the cache builds (kept keys f16 / q8 / q4; fixed, group and top-p kept
-// counts; mean / zero / constant recovery; nothing pruned; dense values of several types and
+// counts; every deterministic recovery; nothing pruned; dense values of several types and
 // pruned values), every group size, both head dims, and token ranges that start mid-stream (odd
 // t0, so the kept-value cursors start inside the packed stream) and end inside a 16-token score
 // batch or a 64-token softmax block. The cache-level tests (press_spark_test.cpp,
@@ -56,6 +56,19 @@ const Case kCases[] = {
     {0.5, SparkVariant::kTopP, SparkRecovery::kMean, SparkKeyQuant::kQ4, KvDtype::kQ4_0, 0.0},
     {0.5, SparkVariant::kGroup, SparkRecovery::kConstant, SparkKeyQuant::kQ8, KvDtype::kF16, 0.0},
     {0.5, SparkVariant::kFixed, SparkRecovery::kMean, SparkKeyQuant::kF16, KvDtype::kF16, 0.5},
+    // Beyond the paper: no stored r_t (absmean), no stored signs (chmean), per-token bounded
+    // scales (bounded, token, scaled), on every kept-value form.
+    {0.5, SparkVariant::kFixed, SparkRecovery::kAbsMean, SparkKeyQuant::kF16, KvDtype::kF16, 0.0},
+    {0.8, SparkVariant::kFixed, SparkRecovery::kAbsMeanPruned, SparkKeyQuant::kQ8, KvDtype::kF16,
+     0.0},
+    {0.8, SparkVariant::kFixed, SparkRecovery::kChannelMean, SparkKeyQuant::kF16, KvDtype::kF16,
+     0.0},
+    {0.5, SparkVariant::kTopP, SparkRecovery::kChannelMean, SparkKeyQuant::kQ4, KvDtype::kF16, 0.0},
+    {0.5, SparkVariant::kFixed, SparkRecovery::kBounded, SparkKeyQuant::kF16, KvDtype::kF16, 0.0},
+    {0.8, SparkVariant::kFixed, SparkRecovery::kToken, SparkKeyQuant::kQ4, KvDtype::kQ8_0, 0.0},
+    {0.5, SparkVariant::kGroup, SparkRecovery::kScaled, SparkKeyQuant::kF16, KvDtype::kF16, 0.0},
+    {0.5, SparkVariant::kFixed, SparkRecovery::kAbsMedian, SparkKeyQuant::kF16, KvDtype::kF16,
+     0.5},
 };
 
 constexpr int64_t kTokens = 203;

@@ -23,6 +23,7 @@ struct EvalArgs {
   std::string suite = "ruler";
   std::vector<int64_t> lengths;
   int samples = 10;
+  uint64_t seed = 0;
   std::vector<std::string> presses;
   std::string out;
   std::vector<std::string> tasks;
@@ -80,6 +81,7 @@ void run(const EvalArgs& a) {
   cfg.suite.suite = parse_suite(a.suite);
   cfg.suite.lengths = a.lengths;
   cfg.suite.samples = a.samples;
+  cfg.suite.seed = a.seed;
   cfg.suite.tasks = a.tasks;
   if (!a.depths.empty()) cfg.suite.depths = a.depths;
   cfg.suite.chat = a.chat;
@@ -127,6 +129,10 @@ void register_eval(CLI::App& app) {
       ->delimiter(',');
   c->add_option("--samples", a->samples,
                 "Samples per task and length (needle: per depth; longbench: first N rows per task, 0 = all)")
+      ->capture_default_str();
+  c->add_option("--seed", a->seed,
+                "Sample set of the generated suites: 0 = the default set, S > 0 another one "
+                "(generator seeds 2^40 + S*2^32 + i)")
       ->capture_default_str();
   c->add_option("--press", a->presses,
                 "Recipe to evaluate, repeatable (the full cache is always included): " +
