@@ -21,7 +21,9 @@ namespace sparkv {
 
 class ThinkLayerCache : public LayerCache {
  public:
-  static constexpr int kPageTokens = 256;
+  // Tail pages (recent and decode tokens) as small as the dense cache's: a 256-token page cost
+  // more than the dense rows of a short prompt with recent=32.
+  static constexpr int kPageTokens = 64;
 
   // channels[h]: the kept key channels of KV head h, ascending, the same count for every head.
   ThinkLayerCache(int n_kv, int head_dim, int group, KvDtype dtype,
