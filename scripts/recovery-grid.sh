@@ -21,7 +21,8 @@ out=${OUT:-docs/results/recovery/run6}
 tasks=${TASKS:-passkey,niah_single_1,niah_single_2,niah_single_3,niah_multikey_1,niah_multikey_2,niah_multikey_3,niah_multivalue,niah_multiquery,vt,cwe,fwe}
 presses=()
 for lam in 0.5 0.8; do
-  presses+=("spark:ratio=$lam,recovery=mean" "spark:ratio=$lam,recovery=scaled" "spark:ratio=$lam,recovery=absmean_pruned")
+  presses+=("spark:ratio=$lam,recovery=mean,recent=0" "spark:ratio=$lam,recovery=scaled,recent=0"
+    "spark:ratio=$lam,recovery=absmean_pruned,recent=0")
   for r in mean bounded absmean absmean_pruned absmedian token scaled chmean zero; do
     presses+=("spark:ratio=$lam,recovery=$r,recent=32")
   done
@@ -36,7 +37,7 @@ for b in 128 512; do
   e="snapkv:budget=$b,window=32"
   presses+=("$e" "$e+think:ratio=0.5" "$e+think:ratio=0.8")
   for lam in 0.5 0.8; do
-    presses+=("$e+spark:ratio=$lam,recovery=mean" "$e+spark:ratio=$lam,recovery=scaled,recent=32"
+    presses+=("$e+spark:ratio=$lam,recovery=mean,recent=0" "$e+spark:ratio=$lam,recovery=scaled,recent=32"
       "$e+spark:ratio=$lam,recovery=absmean_pruned,recent=32")
   done
 done

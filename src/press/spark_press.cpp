@@ -84,7 +84,7 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
                  "spark: variant={} chooses the kept count itself; drop ratio=", variant);
   }
   o.window = static_cast<int>(p.get_int("window", 32, 1, 1 << 20));
-  const std::string rec = p.get_choice("recovery", "mean", spark_recovery_names());
+  const std::string rec = p.get_choice("recovery", spark_recovery_name(kSparkDefaultRecovery), spark_recovery_names());
   SPARKV_CHECK(spark_recovery_parse(rec, &o.recovery), "spark: unknown recovery '{}'", rec);
   o.floor = p.get_double("floor", 0.01, 0.0, 1.0, true, true);
   SPARKV_CHECK(o.recovery == SparkRecovery::kBounded || !p.has("floor"),
@@ -96,7 +96,7 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
   o.value_ratio = p.get_double("values", 0.0, 0.0, 1.0, true, false);
   o.seed = static_cast<uint64_t>(p.get_int("seed", 0, 0, INT64_MAX));
   o.decode_block = static_cast<int>(p.get_int("decode_block", 0, 0, 1 << 20));
-  o.recent = static_cast<int>(p.get_int("recent", 0, 0, 1 << 30));
+  o.recent = static_cast<int>(p.get_int("recent", kSparkDefaultRecent, 0, 1 << 30));
   const std::string kq = p.get_choice("kq", "f16", {"f16", "q8", "q4"});
   const SparkKeyQuant key_quant = kq == "q8"   ? SparkKeyQuant::kQ8
                                   : kq == "q4" ? SparkKeyQuant::kQ4

@@ -203,7 +203,7 @@ TEST(SparkAttention, RecentTokensStayDense) {
   EXPECT_EQ(b->tail().n_tokens(0), 40);
   EXPECT_GT(b->bytes(), a->bytes());
   EXPECT_EQ(parse_press_spec("spark:ratio=0.8,recent=64").spec(),
-            "spark:ratio=0.8,window=32,recovery=mean,variant=fixed,recent=64");
+            "spark:ratio=0.8,window=32,recovery=scaled,variant=fixed,recent=64");
 }
 
 TEST(SparkAttention, RatioZeroEqualsDenseF16Cache) {
@@ -335,8 +335,18 @@ TEST(SparkSpec, BadRecipesGiveClearErrors) {
   EXPECT_NE(msg("spark:ratio=abc").find("not a number"), std::string::npos);
   EXPECT_NE(msg("sprak:ratio=0.5").find("unknown method 'sprak'"), std::string::npos);
   EXPECT_NE(msg("spark:ratio=0.5+spark:ratio=0.5").find("must come last"), std::string::npos);
+  // The defaults (issue 23): recovery=scaled with the observation window's tokens dense; the
+  // paper's recovery is named explicitly.
   EXPECT_EQ(parse_press_spec("spark:ratio=0.8").spec(),
+            "spark:ratio=0.8,window=32,recovery=scaled,variant=fixed,recent=32");
+  EXPECT_EQ(parse_press_spec("spark:ratio=0.8,recovery=mean,recent=0").spec(),
             "spark:ratio=0.8,window=32,recovery=mean,variant=fixed");
+  EXPECT_EQ(parse_press_spec("spark:ratio=0.8,recovery=bounded,floor=0.1").spec(),
+            "spark:ratio=0.8,window=32,recovery=bounded,variant=fixed,floor=0.1,recent=32");
+  EXPECT_NE(msg("spark:ratio=0.8,floor=0.1").find("floor= applies only to recovery=bounded"),
+            std::string::npos);
+  EXPECT_NE(msg("spark:ratio=0.8,recovery=median").find("unknown recovery 'median'"),
+            std::string::npos);
 }
 
 }  // namespace
