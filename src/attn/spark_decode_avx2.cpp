@@ -66,7 +66,8 @@ inline __m256 load_kept8(const void* base, int64_t e) {
   if constexpr (KQ == SparkKeyQuant::kF16) {
     return load_f16x8(static_cast<const uint16_t*>(base) + e);
   } else if constexpr (KQ == SparkKeyQuant::kQ8) {
-    const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(base) + e));
+    const __m128i q =
+        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(base) + e));
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
   } else {
     uint64_t w;
@@ -80,7 +81,8 @@ inline __m256 load_kept8(const void* base, int64_t e) {
 }
 
 template <SparkKeyQuant KQ, int G>
-void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m, float* l, float* o) {
+void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m, float* l,
+            float* o) {
   const Luts& L = luts();
   const int D = s.D, nb = D / 8;
   alignas(32) Scores sc;
@@ -119,8 +121,8 @@ void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m
       c.e += __builtin_popcount(mb);
       // coef = +1 on pruned positive, -1 on pruned negative, 0 on kept.
       const unsigned pb = c.pos ? c.pos[p] : ~mb & 0xff;
-      const __m256 coef = _mm256_fmsub_ps(two, _mm256_load_ps(L.bits[pb]),
-                                          _mm256_load_ps(L.bits[~mb & 0xff]));
+      const __m256 coef =
+          _mm256_fmsub_ps(two, _mm256_load_ps(L.bits[pb]), _mm256_load_ps(L.bits[~mb & 0xff]));
       return _mm256_fmadd_ps(_mm256_mul_ps(coef, _mm256_loadu_ps(s.w + 8 * p)), c.r, kept);
     };
     int i = 0;
@@ -149,7 +151,8 @@ void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m
       for (int h = 0; h < G; ++h) acc[h] = _mm256_setzero_ps();
       for (int p = 0; p < nb; ++p) {
         const __m256 k = rebuild(c, p);
-        for (int h = 0; h < G; ++h) acc[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * D + 8 * p), k, acc[h]);
+        for (int h = 0; h < G; ++h)
+          acc[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * D + 8 * p), k, acc[h]);
       }
       for (int h = 0; h < G; ++h) sc[h][i] = attn_avx2::hsum(acc[h]);
     }
@@ -168,7 +171,8 @@ void update(const float* q, const SparkView& s, int64_t t0, int64_t t1, float* m
         const unsigned mb = vm[p];
         const __m256 kept = expand8(vv, mb, L);
         vv += __builtin_popcount(mb);
-        _mm256_store_ps(vhat + 8 * p, _mm256_fmadd_ps(fill, _mm256_load_ps(L.bits[~mb & 0xff]), kept));
+        _mm256_store_ps(vhat + 8 * p,
+                        _mm256_fmadd_ps(fill, _mm256_load_ps(L.bits[~mb & 0xff]), kept));
       }
       for (int dd = 0; dd < D; dd += 8) {
         const __m256 v8 = _mm256_load_ps(vhat + dd);
@@ -192,9 +196,12 @@ void update_group(const float* q, int g, const SparkView& s, int64_t t0, int64_t
 void attn_spark_update_avx2(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1,
                             float* m, float* l, float* o) {
   switch (s.kq) {
-    case SparkKeyQuant::kF16: return update_group<SparkKeyQuant::kF16>(q, g, s, t0, t1, m, l, o);
-    case SparkKeyQuant::kQ8: return update_group<SparkKeyQuant::kQ8>(q, g, s, t0, t1, m, l, o);
-    case SparkKeyQuant::kQ4: return update_group<SparkKeyQuant::kQ4>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kF16:
+      return update_group<SparkKeyQuant::kF16>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kQ8:
+      return update_group<SparkKeyQuant::kQ8>(q, g, s, t0, t1, m, l, o);
+    case SparkKeyQuant::kQ4:
+      return update_group<SparkKeyQuant::kQ4>(q, g, s, t0, t1, m, l, o);
   }
 }
 

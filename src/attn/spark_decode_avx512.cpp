@@ -7,7 +7,8 @@
 // the value accumulation are the dense kernel's (attn_block_avx512_inl.h): 16-token batched score
 // reductions, 64-token softmax blocks, register-resident output rows read front to back, for every
 // dense value type (block types dequantized 16 lanes at a time); pruned values (values=λv) are
-// rebuilt like the keys. Only AVX-512 F/BW/VL/DQ: no VBMI2 (its 16-bit vpexpandw is the slower expand anyway).
+// rebuilt like the keys. Only AVX-512 F/BW/VL/DQ: no VBMI2 (its 16-bit vpexpandw is the slower
+// expand anyway).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -106,9 +107,8 @@ inline void score_tokens(const float* q, const SparkView& s, const float* wneg, 
   for (int p = 0; p < D / kLanes; ++p) {
     __m512 k[P];
     for (int i = 0; i < P; ++i)
-      k[i] =
-          rebuild<KQ, kSafe>(mask + i * nb, pos ? pos + i * nb : nullptr, p, e[i], r[i], d[i], s.w,
-                             wneg, s.kvals);
+      k[i] = rebuild<KQ, kSafe>(mask + i * nb, pos ? pos + i * nb : nullptr, p, e[i], r[i], d[i],
+                                s.w, wneg, s.kvals);
     for (int h = 0; h < G; ++h) {
       const __m512 qv = _mm512_loadu_ps(q + h * D + kLanes * p);
       for (int i = 0; i < P; ++i) a[i][h] = _mm512_fmadd_ps(qv, k[i], a[i][h]);

@@ -19,17 +19,22 @@ double spark_uniform(uint64_t key, int64_t t, int j) {
 
 const char* spark_key_quant_name(SparkKeyQuant kq) {
   switch (kq) {
-    case SparkKeyQuant::kF16: return "f16";
-    case SparkKeyQuant::kQ8: return "q8";
-    case SparkKeyQuant::kQ4: return "q4";
+    case SparkKeyQuant::kF16:
+      return "f16";
+    case SparkKeyQuant::kQ8:
+      return "q8";
+    case SparkKeyQuant::kQ4:
+      return "q4";
   }
   return "?";
 }
 
 float SparkView::kval(int64_t t, int64_t i) const {
   switch (kq) {
-    case SparkKeyQuant::kF16: return fp16_to_f32(static_cast<const uint16_t*>(kvals)[i]);
-    case SparkKeyQuant::kQ8: return fp16_to_f32(kscale[t]) * static_cast<const int8_t*>(kvals)[i];
+    case SparkKeyQuant::kF16:
+      return fp16_to_f32(static_cast<const uint16_t*>(kvals)[i]);
+    case SparkKeyQuant::kQ8:
+      return fp16_to_f32(kscale[t]) * static_cast<const int8_t*>(kvals)[i];
     case SparkKeyQuant::kQ4: {
       const uint8_t b = static_cast<const uint8_t*>(kvals)[i / 2];
       const int code = (i % 2 == 0) ? (b & 0xF) : (b >> 4);

@@ -1,8 +1,8 @@
 // Scalar IEEE half and bfloat16 conversions. SIMD units use F16C instead; these are the reference.
 #pragma once
 
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace sparkv {
@@ -41,7 +41,7 @@ inline uint16_t f32_to_fp16(float f) {
   const uint32_t abs = x & 0x7fffffff;
   if (abs >= 0x7f800000u) return (uint16_t)(sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0));
   if (abs >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);  // overflow to inf
-  if (abs < 0x38800000u) {  // subnormal or zero in half
+  if (abs < 0x38800000u) {                                   // subnormal or zero in half
     if (abs < 0x33000000u) return (uint16_t)sign;
     const uint32_t e = abs >> 23;
     const uint32_t m = (abs & 0x7fffff) | 0x800000;

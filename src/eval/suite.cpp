@@ -19,7 +19,9 @@ bool starts_with(const std::vector<int32_t>& a, const std::vector<int32_t>& pref
 
 }  // namespace
 
-std::string SuiteSpec::label() const { return kind == "longbench" ? "longbench:" + path : kind; }
+std::string SuiteSpec::label() const {
+  return kind == "longbench" ? "longbench:" + path : kind;
+}
 
 SuiteSpec parse_suite(const std::string& text) {
   SuiteSpec s;
@@ -74,7 +76,8 @@ Suite::Suite(const SuiteOptions& opts, const Tokenizer& tok) : opts_(opts), tok_
   chat_template_text_ = tok.chat_template();
   const std::string& kind = opts.suite.kind;
   if (kind == "longbench") {
-    SPARKV_CHECK(opts.seed == 0, "eval: --seed draws generated samples; a longbench file has fixed rows");
+    SPARKV_CHECK(opts.seed == 0,
+                 "eval: --seed draws generated samples; a longbench file has fixed rows");
     lb_rows_ = load_longbench(opts.suite.path);
     templates_ = std::make_unique<PromptTemplates>(PromptTemplates::load(opts.suite.template_path));
     std::vector<std::string> order;  // tasks in order of first appearance
@@ -89,10 +92,12 @@ Suite::Suite(const SuiteOptions& opts, const Tokenizer& tok) : opts_(opts), tok_
                    opts.suite.path);
     for (int64_t L : opts.lengths)
       for (const std::string& t : order) {
-        if (!opts.tasks.empty() && std::find(opts.tasks.begin(), opts.tasks.end(), t) == opts.tasks.end())
+        if (!opts.tasks.empty() &&
+            std::find(opts.tasks.begin(), opts.tasks.end(), t) == opts.tasks.end())
           continue;
         const auto& rows = by_task[t];
-        const size_t n = opts.samples > 0 ? std::min<size_t>(rows.size(), opts.samples) : rows.size();
+        const size_t n =
+            opts.samples > 0 ? std::min<size_t>(rows.size(), opts.samples) : rows.size();
         for (size_t i = 0; i < n; ++i) {
           ItemRef r;
           r.task = t;
@@ -107,7 +112,7 @@ Suite::Suite(const SuiteOptions& opts, const Tokenizer& tok) : opts_(opts), tok_
   }
   SPARKV_CHECK(opts.samples > 0, "eval: --samples must be positive for the {} suite", kind);
   SPARKV_CHECK(opts.seed < (uint64_t{1} << 20), "eval: --seed must be below 2^20");
-  std::vector<std::string> tasks = kind == "ruler" ? ruler_tasks()
+  std::vector<std::string> tasks = kind == "ruler"     ? ruler_tasks()
                                    : kind == "passkey" ? std::vector<std::string>{"passkey"}
                                                        : std::vector<std::string>{"needle"};
   if (!opts.tasks.empty()) {
@@ -153,11 +158,13 @@ EvalItem Suite::prepare(const ItemRef& ref) const {
 }
 
 std::vector<int32_t> Suite::wrap_chat(const std::string& user_text) const {
-  SPARKV_CHECK(!chat_template_text_.empty(), "eval: chat wrapping asked for, but the tokenizer has no chat template");
+  SPARKV_CHECK(!chat_template_text_.empty(),
+               "eval: chat wrapping asked for, but the tokenizer has no chat template");
   const std::string bos = tok_.bos_id() >= 0 ? tok_.token_text(tok_.bos_id()) : "";
   const std::string eos = tok_.eos_id() >= 0 ? tok_.token_text(tok_.eos_id()) : "";
   const ChatTemplate tmpl = ChatTemplate::from_text(chat_template_text_, bos, eos);
-  return tok_.encode(tmpl.render({{"user", user_text}}, true), /*add_bos=*/false, /*parse_special=*/true);
+  return tok_.encode(tmpl.render({{"user", user_text}}, true), /*add_bos=*/false,
+                     /*parse_special=*/true);
 }
 
 EvalItem Suite::prepare_generated(const ItemRef& ref) const {
@@ -184,8 +191,10 @@ EvalItem Suite::prepare_generated(const ItemRef& ref) const {
   const std::vector<int32_t> head = tok_.encode(ctx_q, false, false);
   if (tok_.bos_id() >= 0) it.prefill_ids.push_back(tok_.bos_id());
   it.prefill_ids.insert(it.prefill_ids.end(), head.begin(), head.end());
-  if (starts_with(whole, head)) it.answer_ids.assign(whole.begin() + head.size(), whole.end());
-  else it.answer_ids = tok_.encode(s.answer_prefix, false, false);
+  if (starts_with(whole, head))
+    it.answer_ids.assign(whole.begin() + head.size(), whole.end());
+  else
+    it.answer_ids = tok_.encode(s.answer_prefix, false, false);
   return it;
 }
 
@@ -206,7 +215,8 @@ EvalItem Suite::prepare_longbench(const ItemRef& ref) const {
   it.all_classes = row.all_classes;
   SPARKV_CHECK(it.metric != Metric::kClassification || !it.all_classes.empty(),
                "longbench: {} is scored by classification but has no 'all_classes'", row.id);
-  const bool chat = (sp.chat >= 0 ? sp.chat == 1 : info && info->chat) && !chat_template_text_.empty();
+  const bool chat =
+      (sp.chat >= 0 ? sp.chat == 1 : info && info->chat) && !chat_template_text_.empty();
   const std::string text = format_longbench_prompt(templates_->for_task(row.task), row);
   const std::vector<int32_t> ids = tok_.encode(text, false, false);
   const int64_t overhead = chat ? static_cast<int64_t>(wrap_chat("").size())
@@ -214,7 +224,8 @@ EvalItem Suite::prepare_longbench(const ItemRef& ref) const {
   int64_t budget = ref.length - it.max_new_tokens - overhead;
   // Truncating in the middle and re-tokenising can shift a token or two; shrink until it fits.
   for (int attempt = 0; attempt < 4; ++attempt) {
-    SPARKV_CHECK(budget > 1, "longbench: --length {} leaves no room for {}'s prompt ({} new tokens)",
+    SPARKV_CHECK(budget > 1,
+                 "longbench: --length {} leaves no room for {}'s prompt ({} new tokens)",
                  ref.length, row.task, it.max_new_tokens);
     std::string t = text;
     if (static_cast<int64_t>(ids.size()) > budget) {
@@ -231,7 +242,8 @@ EvalItem Suite::prepare_longbench(const ItemRef& ref) const {
       const std::vector<int32_t> body = tok_.encode(t, false, false);
       it.prefill_ids.insert(it.prefill_ids.end(), body.begin(), body.end());
     }
-    const int64_t excess = static_cast<int64_t>(it.prefill_ids.size()) + it.max_new_tokens - ref.length;
+    const int64_t excess =
+        static_cast<int64_t>(it.prefill_ids.size()) + it.max_new_tokens - ref.length;
     if (excess <= 0) break;
     budget -= excess;
   }

@@ -17,9 +17,9 @@ namespace sparkv {
 class Tokenizer;
 
 struct SuiteSpec {
-  std::string kind;           // "ruler" | "passkey" | "needle" | "longbench"
-  std::string path;           // longbench: jsonl file or folder
-  std::string template_path;  // longbench: template=FILE
+  std::string kind;              // "ruler" | "passkey" | "needle" | "longbench"
+  std::string path;              // longbench: jsonl file or folder
+  std::string template_path;     // longbench: template=FILE
   std::optional<Metric> metric;  // longbench: metric=NAME (overrides the task table)
   int max_new_tokens = 0;        // longbench: max_new=N (overrides the task table)
   int chat = -1;                 // longbench: chat=0|1 (overrides the task table)
@@ -30,11 +30,11 @@ SuiteSpec parse_suite(const std::string& text);
 
 struct SuiteOptions {
   SuiteSpec suite;
-  std::vector<int64_t> lengths;      // target lengths (tokens, prompt + answer)
-  int samples = 10;                  // per (task, length[, depth]); longbench: first N rows per task (0 = all)
-  std::vector<std::string> tasks;    // empty = the suite's default
+  std::vector<int64_t> lengths;  // target lengths (tokens, prompt + answer)
+  int samples = 10;  // per (task, length[, depth]); longbench: first N rows per task (0 = all)
+  std::vector<std::string> tasks;  // empty = the suite's default
   std::vector<int> depths = {0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100};  // needle, percent
-  bool chat = false;                 // generated suites: wrap context + question in the chat template
+  bool chat = false;  // generated suites: wrap context + question in the chat template
   // Generated suites: sample i of every cell uses generator seed 2^40 + seed·2^32 + i, so
   // --seed S draws samples nobody tuned on (0: the default set every result so far used).
   uint64_t seed = 0;
@@ -44,10 +44,10 @@ struct SuiteOptions {
 struct ItemRef {
   std::string task;
   int64_t length = 0;
-  uint64_t seed = 0;   // generator seed (2^40 + sample); longbench: the row's index
-  int sample = 0;      // index within its (task, length[, depth]) cell
-  int depth = -1;      // needle grid: percent
-  std::string id;      // longbench _id
+  uint64_t seed = 0;  // generator seed (2^40 + sample); longbench: the row's index
+  int sample = 0;     // index within its (task, length[, depth]) cell
+  int depth = -1;     // needle grid: percent
+  std::string id;     // longbench _id
   // "task|length|seed|depth": with the recipe, what identifies a result row (resume).
   std::string key() const;
 };

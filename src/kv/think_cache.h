@@ -53,9 +53,9 @@ class ThinkLayerCache : public LayerCache {
 
   int n_kv_, D_, group_, dk_;
   KvDtype dtype_;
-  std::vector<std::vector<int32_t>> channels_;          // [n_kv][dk]
-  int64_t n_pruned_ = -1;                               // -1 until the first set_pruned
-  std::vector<std::unique_ptr<uint8_t[]>> pk_, pv_;     // [n_kv]: K [n_pruned, dk], V [n_pruned, D]
+  std::vector<std::vector<int32_t>> channels_;       // [n_kv][dk]
+  int64_t n_pruned_ = -1;                            // -1 until the first set_pruned
+  std::vector<std::unique_ptr<uint8_t[]>> pk_, pv_;  // [n_kv]: K [n_pruned, dk], V [n_pruned, D]
   int64_t n_tail_ = 0;
   std::vector<std::vector<std::unique_ptr<uint8_t[]>>> pages_;  // [n_kv][page]: K then V rows
 };

@@ -35,8 +35,8 @@ const std::vector<Method>& methods() {
       {"expected", {"budget", "ratio", "sinks", "future", "cov", "vnorm"}, make_expected},
       {"think", {"ratio", "window", "recent"}, make_think},
       {"spark",
-       {"ratio", "window", "recovery", "variant", "p", "values", "constant", "floor", "seed", "kq", "decode_block",
-        "recent"},
+       {"ratio", "window", "recovery", "variant", "p", "values", "constant", "floor", "seed", "kq",
+        "decode_block", "recent"},
        make_spark},
       {"quant", {"k", "v"}, make_quant},
   };
@@ -116,8 +116,10 @@ Budget Budget::parse(PressParams& p) {
   Budget b;
   SPARKV_CHECK(p.has("budget") != p.has("ratio"), "{}: give exactly one of budget=N or ratio=R",
                p.method());
-  if (p.has("budget")) b.budget = p.get_int("budget", 0, 1, int64_t{1} << 40);
-  else b.ratio = p.get_double("ratio", 0, 0.0, 1.0, true, false);
+  if (p.has("budget"))
+    b.budget = p.get_int("budget", 0, 1, int64_t{1} << 40);
+  else
+    b.ratio = p.get_double("ratio", 0, 0.0, 1.0, true, false);
   return b;
 }
 
@@ -127,7 +129,8 @@ PressPipeline parse_press_spec(const std::string& spec) {
   size_t start = 0;
   while (start <= spec.size()) {
     const size_t plus = spec.find('+', start);
-    const std::string part = spec.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
+    const std::string part =
+        spec.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
     SPARKV_CHECK(!part.empty(), "press spec '{}': empty press between '+' signs", spec);
     const size_t colon = part.find(':');
     const std::string name = part.substr(0, colon);
@@ -138,12 +141,14 @@ PressPipeline parse_press_spec(const std::string& spec) {
       size_t a = 0;
       while (a <= args.size()) {
         const size_t comma = args.find(',', a);
-        const std::string item = args.substr(a, comma == std::string::npos ? std::string::npos : comma - a);
+        const std::string item =
+            args.substr(a, comma == std::string::npos ? std::string::npos : comma - a);
         const size_t eq = item.find('=');
         SPARKV_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < item.size(),
                      "press spec '{}': '{}' is not key=value", spec, item);
         const std::string key = item.substr(0, eq);
-        SPARKV_CHECK(kv.count(key) == 0, "press spec '{}': key '{}' given twice for {}", spec, key, name);
+        SPARKV_CHECK(kv.count(key) == 0, "press spec '{}': key '{}' given twice for {}", spec, key,
+                     name);
         kv[key] = item.substr(eq + 1);
         if (comma == std::string::npos) break;
         a = comma + 1;
@@ -151,7 +156,8 @@ PressPipeline parse_press_spec(const std::string& spec) {
     }
     if (name == "full") {
       SPARKV_CHECK(kv.empty(), "press spec '{}': 'full' takes no keys", spec);
-      SPARKV_CHECK(spec == "full", "press spec '{}': 'full' cannot be combined with other presses", spec);
+      SPARKV_CHECK(spec == "full", "press spec '{}': 'full' cannot be combined with other presses",
+                   spec);
       return PressPipeline();
     }
     const Method* m = nullptr;

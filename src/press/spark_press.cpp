@@ -84,7 +84,8 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
                  "spark: variant={} chooses the kept count itself; drop ratio=", variant);
   }
   o.window = static_cast<int>(p.get_int("window", 32, 1, 1 << 20));
-  const std::string rec = p.get_choice("recovery", spark_recovery_name(kSparkDefaultRecovery), spark_recovery_names());
+  const std::string rec =
+      p.get_choice("recovery", spark_recovery_name(kSparkDefaultRecovery), spark_recovery_names());
   SPARKV_CHECK(spark_recovery_parse(rec, &o.recovery), "spark: unknown recovery '{}'", rec);
   o.floor = p.get_double("floor", 0.01, 0.0, 1.0, true, true);
   SPARKV_CHECK(o.recovery == SparkRecovery::kBounded || !p.has("floor"),

@@ -25,7 +25,7 @@ const char* spark_variant_name(SparkVariant v) {
 const std::vector<std::string>& spark_recovery_names() {
   // Enum order (spark_select.h).
   static const std::vector<std::string> names = {
-      "mean",    "zero",          "constant",  "normal", "exponential", "bounded",
+      "mean",    "zero",           "constant",  "normal", "exponential", "bounded",
       "absmean", "absmean_pruned", "absmedian", "token",  "scaled",      "chmean"};
   return names;
 }
@@ -47,8 +47,9 @@ bool spark_recovery_parse(const std::string& name, SparkRecovery* out) {
 }
 
 bool spark_recovery_has_scale(SparkRecovery r) {
-  return r != SparkRecovery::kZero && r != SparkRecovery::kAbsMean && r != SparkRecovery::kAbsMeanPruned &&
-         r != SparkRecovery::kAbsMedian && r != SparkRecovery::kChannelMean;
+  return r != SparkRecovery::kZero && r != SparkRecovery::kAbsMean &&
+         r != SparkRecovery::kAbsMeanPruned && r != SparkRecovery::kAbsMedian &&
+         r != SparkRecovery::kChannelMean;
 }
 
 bool spark_recovery_has_signs(SparkRecovery r) {
@@ -63,7 +64,9 @@ bool spark_recovery_uses_key_stats(SparkRecovery r) {
 
 namespace {
 
-bool is_kept(const uint8_t* mask, int j) { return mask[j / 8] >> (j % 8) & 1; }
+bool is_kept(const uint8_t* mask, int j) {
+  return mask[j / 8] >> (j % 8) & 1;
+}
 
 }  // namespace
 
@@ -116,9 +119,9 @@ void spark_recovery_weights(SparkRecovery r, const SparkOptions& opt, const floa
           }
         }
       for (int j = 0; j < D; ++j)
-        w[j] = cnt[j] > 0   ? static_cast<float>(acc[j] / cnt[j])
-               : n > 0      ? static_cast<float>(all[j] / n)
-                            : 0.0f;
+        w[j] = cnt[j] > 0 ? static_cast<float>(acc[j] / cnt[j])
+               : n > 0    ? static_cast<float>(all[j] / n)
+                          : 0.0f;
       return;
     }
     case SparkRecovery::kAbsMedian: {

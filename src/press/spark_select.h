@@ -10,10 +10,10 @@
 namespace sparkv {
 
 enum class SparkVariant { kFixed, kGroup, kTopP };  // fixed λ | SparK-g buckets | SparK-p coverage
-// How a pruned key entry comes back at attention time: k̂_{t,j} = σ_{t,j} · r_t · w_j (r_t per token,
-// w_j per KV head and channel). kMean is the paper's (r_t = sqrt(μ_t), w_j = n_j^-1/2); kZero,
-// kConstant and the sampled kNormal / kExponential are its ablations. The rest are beyond the
-// paper (docs/spark-storage.md "Recoveries"): kBounded is the paper's mean made bounded; the
+// How a pruned key entry comes back at attention time: k̂_{t,j} = σ_{t,j} · r_t · w_j (r_t per
+// token, w_j per KV head and channel). kMean is the paper's (r_t = sqrt(μ_t), w_j = n_j^-1/2);
+// kZero, kConstant and the sampled kNormal / kExponential are its ablations. The rest are beyond
+// the paper (docs/spark-storage.md "Recoveries"): kBounded is the paper's mean made bounded; the
 // key-statistic recoveries rebuild a pruned entry from the magnitudes of the head's own keys and
 // never divide by a query norm.
 enum class SparkRecovery {

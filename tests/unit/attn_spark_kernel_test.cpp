@@ -67,8 +67,7 @@ const Case kCases[] = {
     {0.5, SparkVariant::kFixed, SparkRecovery::kBounded, SparkKeyQuant::kF16, KvDtype::kF16, 0.0},
     {0.8, SparkVariant::kFixed, SparkRecovery::kToken, SparkKeyQuant::kQ4, KvDtype::kQ8_0, 0.0},
     {0.5, SparkVariant::kGroup, SparkRecovery::kScaled, SparkKeyQuant::kF16, KvDtype::kF16, 0.0},
-    {0.5, SparkVariant::kFixed, SparkRecovery::kAbsMedian, SparkKeyQuant::kF16, KvDtype::kF16,
-     0.5},
+    {0.5, SparkVariant::kFixed, SparkRecovery::kAbsMedian, SparkKeyQuant::kF16, KvDtype::kF16, 0.5},
 };
 
 constexpr int64_t kTokens = 203;

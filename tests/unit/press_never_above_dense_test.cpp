@@ -23,7 +23,8 @@ std::string golden_path(const std::string& name) {
   std::ifstream in(std::string(SPARKV_SOURCE_DIR) + "/tests/golden/forward_manifest.json");
   const auto j = nlohmann::json::parse(in);
   for (const auto& e : j["models"])
-    if (e["name"] == name) return std::string(SPARKV_GOLDEN_DIR) + "/" + e["path"].get<std::string>();
+    if (e["name"] == name)
+      return std::string(SPARKV_GOLDEN_DIR) + "/" + e["path"].get<std::string>();
   throw std::runtime_error("no golden model " + name);
 }
 

@@ -104,12 +104,12 @@ TEST(SparkRecovery, BoundedOnAdversarialInputs) {
         // 0: half the channels unread (ε); 1: denormal norms; 2: unread channels carry the
         // largest keys (what the paper's mean blows up most).
         n[d] = inputs == 1 ? std::numeric_limits<float>::denorm_min() * (d + 1)
-               : d % 2    ? kSparkNormEps
-                          : 1.0f + d;
+               : d % 2     ? kSparkNormEps
+                           : 1.0f + d;
         if (inputs == 2 && d % 2)
           for (int64_t t = 0; t < T; ++t) k[t * D + d] *= 1000.0f;
       }
-      for (int d = 0; d < D; ++d) k[5 * D + d] = 0.0f;  // an all-zero token
+      for (int d = 0; d < D; ++d) k[5 * D + d] = 0.0f;   // an all-zero token
       for (auto& x : n) x = std::max(x, kSparkNormEps);  // as spark_channel_norms guards them
       DenseLayerCache src(1, D, 1, KvTypes{kt, KvDtype::kF16});
       src.append(k.data(), v.data(), static_cast<int>(T));
@@ -159,7 +159,7 @@ TEST(SparkRecovery, BytesFollowWhatEachModeStores) {
     return static_cast<int64_t>(cache.bytes());
   };
   const int64_t mean = bytes(SparkRecovery::kMean);
-  EXPECT_EQ(mean - bytes(SparkRecovery::kAbsMean), 2 * T);             // r_t
+  EXPECT_EQ(mean - bytes(SparkRecovery::kAbsMean), 2 * T);  // r_t
   EXPECT_EQ(mean - bytes(SparkRecovery::kAbsMedian), 2 * T);
   EXPECT_EQ(mean - bytes(SparkRecovery::kChannelMean), 2 * T + T * D / 8);  // r_t + signs
   EXPECT_EQ(mean - bytes(SparkRecovery::kZero), 2 * T + T * D / 8);

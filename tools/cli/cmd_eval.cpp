@@ -71,11 +71,14 @@ void run(const EvalArgs& a) {
     own_tok = Tokenizer::from_hf(a.tokenizer);
     tok = own_tok.get();
   }
-  SPARKV_CHECK(tok != nullptr, "{}: the model carries no tokenizer; pass --tokenizer PATH", model_path);
+  SPARKV_CHECK(tok != nullptr, "{}: the model carries no tokenizer; pass --tokenizer PATH",
+               model_path);
   for (int64_t L : a.lengths)
     if (L > model->config().n_ctx_train)
-      std::fprintf(stderr, "[sparkv eval] warning: --length %lld exceeds the model's trained context (%lld)\n",
-                   static_cast<long long>(L), static_cast<long long>(model->config().n_ctx_train));
+      std::fprintf(
+          stderr,
+          "[sparkv eval] warning: --length %lld exceeds the model's trained context (%lld)\n",
+          static_cast<long long>(L), static_cast<long long>(model->config().n_ctx_train));
 
   EvalConfig cfg;
   cfg.suite.suite = parse_suite(a.suite);
@@ -120,15 +123,20 @@ void register_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* c = app.add_subcommand(
       "eval", "Score KV-compression recipes on long-context suites (one prefill per sample)");
-  c->add_option("-m,--model", a->model, "GGUF file or Hugging Face folder (default: embedded model)");
-  c->add_option("--tokenizer", a->tokenizer, "tokenizer.json (or its folder) to use instead of the model's");
+  c->add_option("-m,--model", a->model,
+                "GGUF file or Hugging Face folder (default: embedded model)");
+  c->add_option("--tokenizer", a->tokenizer,
+                "tokenizer.json (or its folder) to use instead of the model's");
   c->add_option("--suite", a->suite,
-                "ruler | passkey | needle | longbench:PATH[,template=FILE][,metric=M][,max_new=N][,chat=0|1]")
+                "ruler | passkey | needle | "
+                "longbench:PATH[,template=FILE][,metric=M][,max_new=N][,chat=0|1]")
       ->capture_default_str();
-  c->add_option("--length", a->lengths, "Target lengths in tokens (prompt + answer), e.g. 1024,2048")
+  c->add_option("--length", a->lengths,
+                "Target lengths in tokens (prompt + answer), e.g. 1024,2048")
       ->delimiter(',');
-  c->add_option("--samples", a->samples,
-                "Samples per task and length (needle: per depth; longbench: first N rows per task, 0 = all)")
+  c->add_option(
+       "--samples", a->samples,
+       "Samples per task and length (needle: per depth; longbench: first N rows per task, 0 = all)")
       ->capture_default_str();
   c->add_option("--seed", a->seed,
                 "Sample set of the generated suites: 0 = the default set, S > 0 another one "
@@ -137,18 +145,23 @@ void register_eval(CLI::App& app) {
   c->add_option("--press", a->presses,
                 "Recipe to evaluate, repeatable (the full cache is always included): " +
                     press_methods_help());
-  c->add_option("--out", a->out, "Output folder: results.jsonl (resumable), report.md, results.json/.csv, plots/");
+  c->add_option("--out", a->out,
+                "Output folder: results.jsonl (resumable), report.md, results.json/.csv, plots/");
   c->add_option("--tasks", a->tasks, "Only these tasks (comma-separated)")->delimiter(',');
-  c->add_option("--depths", a->depths, "Needle depths in percent (default 0,10,...,100)")->delimiter(',');
+  c->add_option("--depths", a->depths, "Needle depths in percent (default 0,10,...,100)")
+      ->delimiter(',');
   c->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
   c->add_option("--fidelity-tokens", a->fidelity_tokens,
                 "Decode steps compared against the full cache (KL, top-1, attention error)")
       ->capture_default_str();
   c->add_option("--cache-type-k", a->cache_type_k,
-                "Dense K cache type (" + kv_dtype_names() + "); rows are tagged with it, so one DIR can hold several")
+                "Dense K cache type (" + kv_dtype_names() +
+                    "); rows are tagged with it, so one DIR can hold several")
       ->capture_default_str();
   c->add_option("--cache-type-v", a->cache_type_v, "Dense V cache type")->capture_default_str();
-  c->add_flag("--chat", a->chat, "Wrap generated prompts in the model's chat template (default: plain BOS + prompt, the training format)");
+  c->add_flag("--chat", a->chat,
+              "Wrap generated prompts in the model's chat template (default: plain BOS + prompt, "
+              "the training format)");
   c->add_flag("--serial", a->serial, "Decode recipes one after another instead of in parallel");
   c->add_flag("--no-progress", a->no_progress, "No progress line on stderr");
   c->add_flag("--no-plots", a->no_plots, "Skip the gnuplot PNGs");
