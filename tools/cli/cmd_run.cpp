@@ -146,6 +146,15 @@ void run(const RunArgs& a) {
     j["kv_bytes_before_press"] = kv_before;
     j["kv_bytes_after_press"] = kv_after;
     j["compress_seconds"] = r.compress_seconds;
+    // Storage form of each layer after the press ("spark", "think", or a dense element type):
+    // a layer whose packed form would hold more bytes than its dense rows (short prompts) stays
+    // dense, and this says so.
+    nlohmann::json layers = nlohmann::json::object();
+    for (const auto& c : session.caches()) {
+      const std::string kind = c->kind();
+      layers[kind] = layers.value(kind, 0) + 1;
+    }
+    j["kv_layers_by_storage"] = layers;
     std::printf("%s\n", j.dump().c_str());
   } else {
     const std::string tail = stream.flush();
