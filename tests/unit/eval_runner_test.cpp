@@ -9,9 +9,10 @@
 #include <memory>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <omp.h>
+#include <nlohmann/json.hpp>
 
+#include "eval/generators.h"
 #include "eval/grid.h"
 #include "eval/runner.h"
 #include "eval/suite.h"
@@ -41,7 +42,8 @@ class ThreadScope {
 
 #ifdef SPARKV_GOLDEN_DIR
 const Model& golden_model() {
-  static const std::unique_ptr<Model> m = Model::load(std::string(SPARKV_GOLDEN_DIR) + "/qwen3-f32.gguf");
+  static const std::unique_ptr<Model> m =
+      Model::load(std::string(SPARKV_GOLDEN_DIR) + "/qwen3-f32.gguf");
   return *m;
 }
 
@@ -173,7 +175,8 @@ TEST(EvalRunner, GridResumesAndReports) {
   std::string all = slurp(cfg.out_dir + "/results.jsonl");
   const size_t last = all.rfind('\n', all.size() - 2);
   const std::string last_line = all.substr(last + 1);
-  test::write_text(cfg.out_dir + "/results.jsonl", all.substr(0, last + 1) + last_line.substr(0, 20));
+  test::write_text(cfg.out_dir + "/results.jsonl",
+                   all.substr(0, last + 1) + last_line.substr(0, 20));
   const EvalSummary c = run_eval(m, *m.tokenizer(), cfg);
   EXPECT_EQ(c.samples_run, 1);
   EXPECT_EQ(c.rows_written, 1u);
@@ -206,7 +209,8 @@ TEST(EvalRunner, GridResumesAndReports) {
 }
 #endif  // SPARKV_GOLDEN_DIR
 
-ResultRow row(const std::string& task, const std::string& recipe, double score, size_t kv, size_t full) {
+ResultRow row(const std::string& task, const std::string& recipe, double score, size_t kv,
+              size_t full) {
   ResultRow r;
   r.task = task;
   r.recipe = recipe;
@@ -226,8 +230,8 @@ ResultRow row(const std::string& task, const std::string& recipe, double score, 
 TEST(EvalReport, AggregatesTasksAndBytes) {
   test::TempDir tmp;
   std::vector<ResultRow> rows = {
-      row("a", "full", 1.0, 1000, 1000),  row("a", "full", 0.5, 1000, 1000),
-      row("b", "full", 1.0, 1000, 1000),  row("a", "snapkv:budget=8", 0.0, 250, 1000),
+      row("a", "full", 1.0, 1000, 1000),           row("a", "full", 0.5, 1000, 1000),
+      row("b", "full", 1.0, 1000, 1000),           row("a", "snapkv:budget=8", 0.0, 250, 1000),
       row("a", "snapkv:budget=8", 0.5, 250, 1000), row("b", "snapkv:budget=8", 1.0, 250, 1000),
   };
   rows[1].seed = 1;
@@ -251,16 +255,58 @@ TEST(EvalReport, AggregatesTasksAndBytes) {
   const std::string csv = slurp(tmp.file("results.csv"));
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "length,task,recipe,label,n,score,kv_bytes_per_token,pct_of_full,kl,top1,attn_err");
-  EXPECT_NE(csv.find("1024,a,snapkv:budget=8,snapkv:budget=8,2,25.0000,2.50,25.000"), std::string::npos);
+  EXPECT_NE(csv.find("1024,a,snapkv:budget=8,snapkv:budget=8,2,25.0000,2.50,25.000"),
+            std::string::npos);
   const std::string md = slurp(tmp.file("report.md"));
-  EXPECT_NE(md.find("| `snapkv:budget=8` | 25.00 | 100.00 | **62.50** | 2 | 25.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `snapkv:budget=8` | 25.00 | 100.00 | **62.50** | 2 | 25.0 |"),
+            std::string::npos)
+      << md;
 }
 
 TEST(EvalReport, RecipeFamily) {
   EXPECT_EQ(recipe_family("snapkv:budget=128+spark:ratio=0.8"), "snapkv+spark:ratio=0.8");
-  EXPECT_EQ(recipe_family("snapkv:budget=128,window=16+think:ratio=0.5"), "snapkv:window=16+think:ratio=0.5");
+  EXPECT_EQ(recipe_family("snapkv:budget=128,window=16+think:ratio=0.5"),
+            "snapkv:window=16+think:ratio=0.5");
   EXPECT_EQ(recipe_family("spark:ratio=0.5"), "spark");
   EXPECT_EQ(recipe_family("full"), "full");
+}
+
+// --seed S draws another sample set of the generated suites (the default set is seed 0), and a
+// longbench file, whose rows are fixed, refuses it.
+TEST(EvalSuite, SeedDrawsAnotherSampleSet) {
+  auto make = [](uint64_t seed) {
+    SuiteOptions so;
+    so.suite = parse_suite("ruler");
+    so.tasks = {"passkey"};
+    so.lengths = {256};
+    so.samples = 3;
+    so.seed = seed;
+    const Suite suite(so, *golden_model().tokenizer());
+    std::vector<std::vector<int32_t>> ids;
+    for (const ItemRef& r : suite.items()) ids.push_back(suite.prepare(r).prefill_ids);
+    return std::make_pair(suite.items(), ids);
+  };
+  const auto [a, ida] = make(0);
+  const auto [b, idb] = make(1);
+  const auto [a2, ida2] = make(0);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0].seed, kEvalSeedBase);  // the default set is unchanged
+  EXPECT_EQ(ida, ida2);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NE(a[i].seed, b[i].seed);
+    EXPECT_NE(a[i].key(), b[i].key());  // resumable results keep the sets apart
+    EXPECT_NE(ida[i], idb[i]);
+  }
+  SuiteOptions lb;
+  lb.lengths = {256};
+  lb.seed = 1;
+  try {
+    lb.suite = parse_suite("longbench:/nonexistent.jsonl,template=/nonexistent.json");
+    const Suite s(lb, *golden_model().tokenizer());
+    FAIL() << "longbench accepted --seed";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("--seed"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

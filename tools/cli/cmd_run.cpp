@@ -173,8 +173,10 @@ void run(const RunArgs& a) {
 void register_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* c = app.add_subcommand("run", "Generate text from a prompt");
-  c->add_option("-m,--model", a->model, "GGUF file or Hugging Face folder (default: embedded model)");
-  c->add_option("--tokenizer", a->tokenizer, "tokenizer.json (or its folder) to use instead of the model's");
+  c->add_option("-m,--model", a->model,
+                "GGUF file or Hugging Face folder (default: embedded model)");
+  c->add_option("--tokenizer", a->tokenizer,
+                "tokenizer.json (or its folder) to use instead of the model's");
   c->add_option("-p,--prompt", a->prompt, "Prompt text");
   c->add_option("-f,--file", a->prompt_file, "Read the prompt from a file");
   c->add_option("-n,--n-predict", a->n_predict, "Tokens to generate")->capture_default_str();
@@ -194,14 +196,15 @@ void register_run(CLI::App& app) {
   c->add_option("-c,--ctx-size", a->ctx, "Context size (0 = the model's trained context)")
       ->capture_default_str();
   c->add_option("--cache-type-k", a->cache_type_k,
-                 "KV cache type for K (-ctk), as llama.cpp: " + kv_dtype_names())
+                "KV cache type for K (-ctk), as llama.cpp: " + kv_dtype_names())
       ->capture_default_str();
   c->add_option("--cache-type-v", a->cache_type_v,
-                 "KV cache type for V (-ctv), as llama.cpp: " + kv_dtype_names())
+                "KV cache type for V (-ctv), as llama.cpp: " + kv_dtype_names())
       ->capture_default_str();
   c->add_option("--press", a->press,
-                 "KV compression recipe, e.g. spark:ratio=0.5 or snapkv:budget=128+spark:ratio=0.8 "
-                 "(methods: " + press_methods_help() + ")")
+                "KV compression recipe, e.g. spark:ratio=0.5 or snapkv:budget=128+spark:ratio=0.8 "
+                "(methods: " +
+                    press_methods_help() + ")")
       ->capture_default_str();
   c->add_option("--truncate", a->truncate,
                 "A prompt longer than the context: error | middle (keep the first and last halves "
@@ -210,7 +213,8 @@ void register_run(CLI::App& app) {
   c->add_option("--kv-mem-limit", a->kv_mem_limit,
                 "Fail before allocating if the dense KV cache at full context would exceed this "
                 "(bytes, or 512MiB, 2GiB, ...)");
-  c->add_flag("--json", a->json, "Print one JSON object (text, ids, speeds, KV bytes) instead of streaming");
+  c->add_flag("--json", a->json,
+              "Print one JSON object (text, ids, speeds, KV bytes) instead of streaming");
   c->callback([a] { run(*a); });
 }
 
