@@ -14,10 +14,21 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
 namespace sparkv::test {
+
+// Path of the golden model `name` (tests/golden/forward_manifest.json) as the build made it.
+inline std::string golden_model_path(const std::string& name) {
+  std::ifstream in(std::string(SPARKV_SOURCE_DIR) + "/tests/golden/forward_manifest.json");
+  const auto j = nlohmann::json::parse(in);
+  for (const auto& e : j["models"])
+    if (e["name"] == name)
+      return std::string(SPARKV_GOLDEN_DIR) + "/" + e["path"].get<std::string>();
+  throw std::runtime_error("no golden model " + name);
+}
 
 // A fresh folder under the system temp dir, removed (with its contents) on destruction.
 class TempDir {

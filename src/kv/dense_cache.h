@@ -29,6 +29,12 @@ class DenseLayerCache : public LayerCache {
   void attend(const float* q, int n_q, float* out) const override;
   int64_t n_tokens(int) const override { return n_; }
   size_t bytes() const override;
+  // Bytes a cache of this shape and these types holds with n tokens per head (what gather() of
+  // n tokens allocates): whole pages.
+  size_t bytes_for(int64_t n) const {
+    return static_cast<size_t>(n_kv_) * static_cast<size_t>((n + kPageTokens - 1) / kPageTokens) *
+           page_bytes();
+  }
   // "f16", or "q8_0/q4_0" when K and V differ.
   const char* kind() const override { return kind_.c_str(); }
 

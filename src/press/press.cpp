@@ -57,11 +57,19 @@ std::unique_ptr<LayerCache> PressPipeline::apply(const PressContext& ctx) const 
   return gather_dense(*ctx.cache, sel);
 }
 
-std::unique_ptr<DenseLayerCache> gather_dense(const DenseLayerCache& src, const TokenSelection& sel) {
+std::unique_ptr<DenseLayerCache> gather_dense(const DenseLayerCache& src,
+                                              const TokenSelection& sel) {
   SPARKV_CHECK(static_cast<int>(sel.kept.size()) == src.n_kv(), "selection has {} heads, cache {}",
                sel.kept.size(), src.n_kv());
   // Rows are copied as stored, so K and V keep their own element types (no requantization).
   return src.gather(sel.kept);
+}
+
+std::unique_ptr<LayerCache> no_larger_than_dense(std::unique_ptr<LayerCache> packed,
+                                                 const DenseLayerCache& src,
+                                                 const TokenSelection& sel) {
+  if (src.bytes_for(sel.max_kept()) > packed->bytes()) return packed;
+  return gather_dense(src, sel);
 }
 
 }  // namespace sparkv

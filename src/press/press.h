@@ -52,7 +52,7 @@ struct TokenSelection {
 
 // What a pipeline needs recorded during prefill.
 struct PressNeeds {
-  int window = 0;          // last-w queries
+  int window = 0;  // last-w queries
   bool attn_colsum = false;
   bool hidden_stats = false;
 };
@@ -66,7 +66,8 @@ class Press {
   // Eviction presses narrow `sel`. The default keeps everything.
   virtual void select_tokens(const PressContext& ctx, TokenSelection& sel) const {}
   // Storage presses build the compressed storage of the surviving tokens; others return nullptr.
-  virtual std::unique_ptr<LayerCache> build(const PressContext& ctx, const TokenSelection& sel) const {
+  virtual std::unique_ptr<LayerCache> build(const PressContext& ctx,
+                                            const TokenSelection& sel) const {
     return nullptr;
   }
   virtual bool is_storage() const { return false; }
@@ -90,6 +91,14 @@ class PressPipeline {
 
 // Copies the selected tokens of a dense cache into a new dense cache of the same element type
 // (every head keeps sel.kept[h].size() tokens; counts must be equal across heads).
-std::unique_ptr<DenseLayerCache> gather_dense(const DenseLayerCache& src, const TokenSelection& sel);
+std::unique_ptr<DenseLayerCache> gather_dense(const DenseLayerCache& src,
+                                              const TokenSelection& sel);
+
+// Never above dense: a storage press's packed layer when it holds fewer bytes than the dense rows
+// of the same tokens, else those rows (on short prompts per-head constants and a dense tail's
+// first page can outweigh what packing saves). The rows are only gathered when they win.
+std::unique_ptr<LayerCache> no_larger_than_dense(std::unique_ptr<LayerCache> packed,
+                                                 const DenseLayerCache& src,
+                                                 const TokenSelection& sel);
 
 }  // namespace sparkv

@@ -54,12 +54,7 @@ class SparkPress : public Press {
     storage.tail = ctx.cache->types();
     auto cache = std::make_unique<SparkLayerCache>(c.n_head_kv, D, g, o_, storage);
     cache->build(*ctx.cache, sel.kept, norms.data(), ctx.layer);
-    // Never above dense: on few tokens the per-head constants (recovery weights, padding) can
-    // outweigh what packing saves, and a compressed cache must not cost more than the dense
-    // rows of the same tokens — those are kept instead (the layer then reports kind "dense").
-    auto dense = gather_dense(*ctx.cache, sel);
-    if (dense->bytes() <= cache->bytes()) return dense;
-    return cache;
+    return no_larger_than_dense(std::move(cache), *ctx.cache, sel);
   }
 
  private:

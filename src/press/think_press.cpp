@@ -74,11 +74,7 @@ std::unique_ptr<LayerCache> ThinkPress::build(const PressContext& ctx,
     out->set_pruned(h, k.data(), v.data(), n_pruned);
   }
   append_kept(cache, sel.kept, n_pruned, n_recent, *out);
-  // Never above dense (as SparK): on short prompts the packed part's and the recent tail's own
-  // pages can cost more than the dense rows of the same tokens; those are kept instead.
-  auto dense = gather_dense(cache, sel);
-  if (dense->bytes() <= out->bytes()) return dense;
-  return out;
+  return no_larger_than_dense(std::move(out), cache, sel);
 }
 
 std::unique_ptr<Press> make_think(PressParams& p) {

@@ -5,10 +5,9 @@
 // outweigh what packing saves, and such layers stay dense instead.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <fstream>
+#include "test_util.h"
 
-#include <nlohmann/json.hpp>
+#include <cmath>
 
 #include "model/model.h"
 #include "press/capture.h"
@@ -18,15 +17,6 @@
 
 namespace sparkv {
 namespace {
-
-std::string golden_path(const std::string& name) {
-  std::ifstream in(std::string(SPARKV_SOURCE_DIR) + "/tests/golden/forward_manifest.json");
-  const auto j = nlohmann::json::parse(in);
-  for (const auto& e : j["models"])
-    if (e["name"] == name)
-      return std::string(SPARKV_GOLDEN_DIR) + "/" + e["path"].get<std::string>();
-  throw std::runtime_error("no golden model " + name);
-}
 
 // Per layer: bytes of each recipe's cache on one prefill of n tokens.
 std::vector<std::vector<size_t>> layer_bytes(const Model& model, int n,
@@ -44,6 +34,9 @@ std::vector<std::vector<size_t>> layer_bytes(const Model& model, int n,
   }
   PrefillCapture cap(cfg, needs, 0, n);
   s.feed(ids, &cap);
+  // The dense bytes no_larger_than_dense compares with are exactly what gathering allocates.
+  const auto& dense = dynamic_cast<const DenseLayerCache&>(*s.caches()[0]);
+  EXPECT_EQ(dense.bytes_for(n), gather_dense(dense, TokenSelection::all(dense.n_kv(), n))->bytes());
   std::vector<std::vector<size_t>> out;
   kinds->clear();
   for (const auto& spec : specs) {
@@ -62,7 +55,7 @@ std::vector<std::vector<size_t>> layer_bytes(const Model& model, int n,
 
 TEST(NeverAboveDense, EveryPromptLengthFromOneToken) {
   for (const char* name : {"llama3-f32", "qwen3-f32"}) {
-    const auto model = Model::load(golden_path(name), false);
+    const auto model = Model::load(test::golden_model_path(name), false);
     const int D = model->config().head_dim;
     // Pairs: a storage recipe and the recipe whose dense rows hold exactly its tokens.
     const std::vector<std::pair<std::string, std::string>> pairs = {

@@ -4,6 +4,8 @@
 // logits exactly.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -21,14 +23,6 @@
 namespace sparkv {
 namespace {
 
-std::string golden_path(const std::string& name) {
-  std::ifstream in(std::string(SPARKV_SOURCE_DIR) + "/tests/golden/forward_manifest.json");
-  const auto j = nlohmann::json::parse(in);
-  for (const auto& e : j["models"])
-    if (e["name"] == name) return std::string(SPARKV_GOLDEN_DIR) + "/" + e["path"].get<std::string>();
-  throw std::runtime_error("no golden model " + name);
-}
-
 constexpr int kPrompt = 600;  // many pages, so evicting to 128 tokens frees real pages
 constexpr int kDecode = 4;
 
@@ -44,7 +38,7 @@ std::vector<int32_t> prompt_ids(int V) {
 
 struct PressedRun {
   size_t bytes_full = 0, bytes_pressed = 0;
-  std::vector<int64_t> tokens_per_layer;  // after the press
+  std::vector<int64_t> tokens_per_layer;   // after the press
   std::vector<std::vector<float>> logits;  // per decode step
   std::vector<std::string> kinds;
 };
@@ -63,7 +57,7 @@ const Prefilled& prefilled(const std::string& name) {
   auto it = cache.find(name);
   if (it != cache.end()) return it->second;
   Prefilled p;
-  p.model = Model::load(golden_path(name), false);
+  p.model = Model::load(test::golden_model_path(name), false);
   const ModelConfig& cfg = p.model->config();
   SessionOptions so;
   so.n_ctx = 1024;
@@ -89,8 +83,9 @@ PressedRun run_press(const Prefilled& p, const std::string& spec) {
     ctx.cache = dynamic_cast<const DenseLayerCache*>(p.session->caches()[l].get());
     ctx.n_prompt = kPrompt;
     p.capture->fill(l, &ctx);
-    caches.push_back(pipeline.empty() ? gather_dense(*ctx.cache, TokenSelection::all(ctx.cache->n_kv(), kPrompt))
-                                      : pipeline.apply(ctx));
+    caches.push_back(pipeline.empty()
+                         ? gather_dense(*ctx.cache, TokenSelection::all(ctx.cache->n_kv(), kPrompt))
+                         : pipeline.apply(ctx));
   }
   auto s = p.session->fork_with_caches(std::move(caches));
   r.bytes_pressed = s->kv_bytes();
@@ -123,7 +118,8 @@ TEST_P(PressSession, EveryMethodRunsAndShrinksTheCache) {
       if (spec.rfind("pyramidkv:budget=128,compat", 0) == 0) {
         EXPECT_EQ(r.tokens_per_layer[l], 540) << spec;  // hazard 1: the fork keeps 90%
       } else if (spec.rfind("pyramidkv", 0) == 0) {
-        EXPECT_EQ(r.tokens_per_layer[l], pyramidkv_kept_kvf(kPrompt, 128, 64, 20, cfg.n_layer, l)) << spec;
+        EXPECT_EQ(r.tokens_per_layer[l], pyramidkv_kept_kvf(kPrompt, 128, 64, 20, cfg.n_layer, l))
+            << spec;
       } else if (spec == "snapkv:ratio=0.8") {
         EXPECT_EQ(r.tokens_per_layer[l], static_cast<int64_t>(kPrompt * (1.0 - 0.8))) << spec;
       } else {
@@ -146,9 +142,10 @@ TEST_P(PressSession, ThinkStackedOnEvictionSavesKeyBytes) {
   // f16 packed K of D/2 channels + full V + D/2 int32 channel ids, per KV head and layer.
   EXPECT_EQ(think.bytes_pressed, cfg.n_layer * n_kv * (kPrompt * (D / 2 + D) * 2 + D / 2 * 4));
   EXPECT_EQ(think.kinds[0], "think");
-  for (const std::string spec : {"snapkv:budget=128+think:ratio=0.5", "pyramidkv:budget=128+think:ratio=0.5",
-                                 "streamingllm:budget=128+think:ratio=0.5,recent=32",
-                                 "tova:budget=128+think:ratio=0.5", "h2o:ratio=0.5+think:ratio=0.5"}) {
+  for (const std::string spec :
+       {"snapkv:budget=128+think:ratio=0.5", "pyramidkv:budget=128+think:ratio=0.5",
+        "streamingllm:budget=128+think:ratio=0.5,recent=32", "tova:budget=128+think:ratio=0.5",
+        "h2o:ratio=0.5+think:ratio=0.5"}) {
     const PressedRun r = run_press(p, spec);
     EXPECT_LT(r.bytes_pressed, think.bytes_pressed) << spec;
     for (const auto& lg : r.logits)
