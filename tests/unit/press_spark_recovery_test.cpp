@@ -28,6 +28,18 @@ SparkRecovery parse(const std::string& name) {
   return r;
 }
 
+// One KV head: every token of src packed with λ = ratio and recovery r, channel norms n.
+std::unique_ptr<SparkLayerCache> pack(const DenseLayerCache& src, const std::vector<float>& n,
+                                      double ratio, SparkRecovery r, double floor = 0.01) {
+  SparkOptions o;
+  o.ratio = ratio;
+  o.recovery = r;
+  o.floor = floor;
+  auto cache = std::make_unique<SparkLayerCache>(1, src.head_dim(), 1, o);
+  cache->build(src, TokenSelection::all(1, src.n_tokens(0)).kept, n.data(), 0);
+  return cache;
+}
+
 TEST(SparkRecovery, NamesRoundTrip) {
   for (const auto& n : spark_recovery_names()) EXPECT_EQ(spark_recovery_name(parse(n)), n);
   SparkRecovery r{};
@@ -50,13 +62,8 @@ TEST(SparkRecovery, CacheMatchesNumpyReference) {
     src.append(k.data(), v.data(), T);
     for (const auto& sel : c["selections"]) {
       for (const auto& [rec, rows] : sel["khat_pruned"].items()) {
-        SparkOptions o;
-        o.ratio = sel["lambda"];
-        o.recovery = parse(rec);
-        o.floor = j["floor"];
-        SparkLayerCache cache(1, D, 1, o);
-        cache.build(src, TokenSelection::all(1, T).kept, n.data(), 0);
-        const SparkView view = cache.view(0);
+        const auto cache = pack(src, n, sel["lambda"], parse(rec), j["floor"]);
+        const SparkView view = cache->view(0);
         std::vector<float> kh(D);
         for (int t = 0; t < T; ++t) {
           spark_reconstruct_key(view, t, kh.data());
@@ -120,12 +127,8 @@ TEST(SparkRecovery, BoundedOnAdversarialInputs) {
             r == SparkRecovery::kExponential || r == SparkRecovery::kConstant)
           continue;  // the paper's (unbounded) and its ablations
         for (double ratio : {0.5, 0.8, 0.95}) {
-          SparkOptions o;
-          o.ratio = ratio;
-          o.recovery = r;
-          SparkLayerCache cache(1, D, 1, o);
-          cache.build(src, TokenSelection::all(1, T).kept, n.data(), 0);
-          const SparkView view = cache.view(0);
+          const auto cache = pack(src, n, ratio, r);
+          const SparkView view = cache->view(0);
           std::vector<float> kh(D);
           for (int64_t t = 0; t < T; ++t) {
             spark_reconstruct_key(view, t, kh.data());
@@ -150,14 +153,7 @@ TEST(SparkRecovery, BytesFollowWhatEachModeStores) {
   std::vector<float> n(D, 1.0f);
   DenseLayerCache src(1, D, 1, KvDtype::kF16);
   src.append(k.data(), v.data(), static_cast<int>(T));
-  auto bytes = [&](SparkRecovery r) {
-    SparkOptions o;
-    o.ratio = 0.5;
-    o.recovery = r;
-    SparkLayerCache cache(1, D, 1, o);
-    cache.build(src, TokenSelection::all(1, T).kept, n.data(), 0);
-    return static_cast<int64_t>(cache.bytes());
-  };
+  auto bytes = [&](SparkRecovery r) { return static_cast<int64_t>(pack(src, n, 0.5, r)->bytes()); };
   const int64_t mean = bytes(SparkRecovery::kMean);
   EXPECT_EQ(mean - bytes(SparkRecovery::kAbsMean), 2 * T);  // r_t
   EXPECT_EQ(mean - bytes(SparkRecovery::kAbsMedian), 2 * T);
