@@ -3,18 +3,14 @@
 // calls exit().
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <utility>
 
 #include <fmt/format.h>
 
-namespace sparkv {
+#include "sparkv/error.h"  // the Error type itself is public API
 
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
-};
+namespace sparkv {
 
 template <typename... Args>
 [[noreturn]] inline void fail(fmt::format_string<Args...> f, Args&&... args) {

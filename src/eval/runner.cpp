@@ -12,7 +12,7 @@
 #include "model/model.h"
 #include "press/capture.h"
 #include "press/press_spec.h"
-#include "runtime/compress.h"
+#include "runtime/prefill.h"
 #include "runtime/session.h"
 #include "sample/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -23,13 +23,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-PressNeeds merge(PressNeeds a, const PressNeeds& b) {
-  a.window = std::max(a.window, b.window);
-  a.attn_colsum = a.attn_colsum || b.attn_colsum;
-  a.hidden_stats = a.hidden_stats || b.hidden_stats;
-  return a;
 }
 
 // What the method needs to hold the prompt: dense caches count their tokens, not their whole
@@ -252,36 +245,23 @@ SampleOutcome SampleRunner::run(const EvalItem& item, const std::vector<Recipe>&
   SPARKV_CHECK(!recipes.empty() && recipes[0].pipeline.empty() && run.size() == recipes.size(),
                "eval: recipes must start with the full cache");
   SPARKV_CHECK(!item.prefill_ids.empty(), "eval: {} has an empty prompt", item.ref.key());
-  const ModelConfig& c = model_.config();
   SessionOptions so;
   so.n_ctx = n_ctx_for(item);
   so.kv_types = opts_.kv_types;
   Session base(model_, so);
   PressNeeds needs;
   for (size_t i = 0; i < recipes.size(); ++i)
-    if (run[i]) needs = merge(needs, recipes[i].pipeline.needs());
-  const int64_t n_prompt = static_cast<int64_t>(item.prefill_ids.size());
-  PrefillCapture capture(c, needs, 0, n_prompt);
+    if (run[i]) needs.merge(recipes[i].pipeline.needs());
+  const Prefill prefill(base, item.prefill_ids, needs);
   SampleOutcome out;
-  out.n_prompt = n_prompt;
-  auto t0 = std::chrono::steady_clock::now();
-  base.feed(item.prefill_ids, &capture);
-  out.prefill_seconds = seconds_since(t0);
+  out.n_prompt = prefill.n_prompt();
+  out.prefill_seconds = prefill.seconds();
 
-  // Expected Attention's capture finalises its statistics lazily on first use; serialise
-  // compression then so two recipes never race on it.
-  const bool serial_compress = needs.hidden_stats;
   auto fork = [&](const PressPipeline& p, double* secs) {
     const auto tc = std::chrono::steady_clock::now();
-    std::vector<std::unique_ptr<LayerCache>> caches;
-    if (serial_compress) {
-#pragma omp critical(sparkv_eval_compress)
-      caches = compress_caches(base, p, capture, n_prompt, item.ref.seed);
-    } else {
-      caches = compress_caches(base, p, capture, n_prompt, item.ref.seed);
-    }
+    std::unique_ptr<Session> s = prefill.fork(p, item.ref.seed);
     if (secs) *secs = seconds_since(tc);
-    return base.fork_with_caches(std::move(caches));
+    return s;
   };
 
   const int dthreads = decode_threads();
@@ -338,18 +318,15 @@ SampleOutcome SampleRunner::run(const EvalItem& item, const std::vector<Recipe>&
 
 std::vector<RecipeOutcome> SampleRunner::run_from_scratch(const EvalItem& item,
                                                           const std::vector<Recipe>& recipes) const {
-  const ModelConfig& c = model_.config();
   SessionOptions so;
   so.n_ctx = n_ctx_for(item);
   so.kv_types = opts_.kv_types;
-  const int64_t n_prompt = static_cast<int64_t>(item.prefill_ids.size());
   std::vector<RecipeOutcome> out;
   for (const Recipe& r : recipes) {
     Session s(model_, so);
-    PrefillCapture capture(c, r.pipeline.needs(), 0, n_prompt);
-    s.feed(item.prefill_ids, &capture);
+    Prefill prefill(s, item.prefill_ids, r.pipeline.needs());
     ScopedOmpThreads threads(decode_threads());
-    compress_session(s, r.pipeline, capture, n_prompt, item.ref.seed);
+    prefill.apply(r.pipeline, item.ref.seed);
     const size_t bytes = logical_kv_bytes(s);
     RecipeOutcome o = decode_recipe(s, item, nullptr);
     o.kv_bytes = bytes;

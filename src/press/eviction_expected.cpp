@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "model/model.h"
 #include "press/eviction_common.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 #include "quant/quant.h"
 
 namespace sparkv {
@@ -149,7 +149,7 @@ class ExpectedAttentionPress : public ScorerPress {
     return fmt::format("expected:{},sinks={},future={},cov={},vnorm={}", budget_.spec(), sinks_,
                        future_, cov_ ? 1 : 0, vnorm_ ? 1 : 0);
   }
-  PressNeeds needs() const override { return {0, false, true}; }
+  PressNeeds needs() const override { return {.hidden_stats = true}; }
 
  protected:
   std::vector<std::vector<double>> score(const PressContext& ctx,
@@ -194,5 +194,15 @@ std::unique_ptr<Press> make_expected(PressParams& p) {
                b.budget);
   return std::make_unique<ExpectedAttentionPress>(b, sinks, future, cov, vnorm);
 }
+
+extern const PressMethod expected_press = {
+    "expected", "Expected Attention: score tokens by the attention future queries are expected to pay",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
+     {"sinks", "first tokens always kept and left out of the statistics (4)"},
+     {"future", "future positions the expectation averages over (512)"},
+     {"cov", "1 = use the query covariance, 0 = the mean only (1)"},
+     {"vnorm", "1 = weight scores by value norms (1)"}},
+    make_expected};
 
 }  // namespace sparkv

@@ -5,7 +5,7 @@
 // (press/h2o_colsum.cpp) and arrive in ctx.attn_colsum.
 #include "core/error.h"
 #include "press/eviction_common.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 
 namespace sparkv {
 
@@ -15,7 +15,7 @@ class H2oPress : public ScorerPress {
  public:
   explicit H2oPress(Budget b) : ScorerPress(b) {}
   std::string spec() const override { return "h2o:" + budget_.spec(); }
-  PressNeeds needs() const override { return {0, true, false}; }
+  PressNeeds needs() const override { return {.attn_colsum = true}; }
 
  protected:
   std::vector<std::vector<double>> score(const PressContext& ctx,
@@ -46,5 +46,11 @@ class H2oPress : public ScorerPress {
 std::unique_ptr<Press> make_h2o(PressParams& p) {
   return std::make_unique<H2oPress>(Budget::parse(p));
 }
+
+extern const PressMethod h2o_press = {
+    "h2o", "H2O: keep the tokens with the largest attention summed over all prompt queries",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},
+    make_h2o};
 
 }  // namespace sparkv

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "press/eviction_common.h"
 #include "press/eviction_random.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 
 namespace sparkv {
 
@@ -125,5 +125,25 @@ std::unique_ptr<Press> make_random(PressParams& p) {
   const auto seed = static_cast<uint64_t>(p.get_int("seed", 0, 0, int64_t{1} << 62));
   return std::make_unique<RandomPress>(b, seed);
 }
+
+extern const PressMethod streamingllm_press = {
+    "streamingllm", "StreamingLLM: the first sinks tokens and the most recent ones",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
+     {"sinks", "attention-sink tokens kept at the start (4)"}},
+    make_streamingllm};
+
+extern const PressMethod knorm_press = {
+    "knorm", "Key norm: keep the tokens with the smallest key L2 norm",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},
+    make_knorm};
+
+extern const PressMethod random_press = {
+    "random", "Random eviction (a floor for the other methods)",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
+     {"seed", "draw seed, mixed with each sample's seed (0)"}},
+    make_random};
 
 }  // namespace sparkv

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 
 namespace sparkv {
 
@@ -157,5 +157,23 @@ std::unique_ptr<Press> make_pyramidkv(PressParams& p) {
   const bool compat = p.get_int("compat", 0, 0, 1) != 0;
   return std::make_unique<PyramidKvPress>(s.budget, s.window, s.kernel, beta, compat);
 }
+
+extern const PressMethod snapkv_press = {
+    "snapkv", "SnapKV: keep the tokens the last window queries attend to most (pooled)",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
+     {"window", "observation window: last prompt queries that score, always kept (64)"},
+     {"kernel", "max-pool width over the scores (5)"}},
+    make_snapkv};
+
+extern const PressMethod pyramidkv_press = {
+    "pyramidkv", "PyramidKV: SnapKV with budgets shrinking from the first layer to the last",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
+     {"window", "observation window (64)"},
+     {"kernel", "max-pool width (5)"},
+     {"beta", "pyramid slope: the last layer keeps budget/beta (20)"},
+     {"compat", "1 = kvpress's layer-budget arithmetic bit for bit (0)"}},
+    make_pyramidkv};
 
 }  // namespace sparkv

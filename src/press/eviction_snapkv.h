@@ -18,7 +18,7 @@ class SnapKvPress : public ScorerPress {
  public:
   SnapKvPress(Budget budget, int window, int kernel);
   std::string spec() const override;
-  PressNeeds needs() const override { return {window_, false, false}; }
+  PressNeeds needs() const override { return {.window = window_}; }
 
  protected:
   std::vector<std::vector<double>> score(const PressContext& ctx,

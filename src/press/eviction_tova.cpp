@@ -8,7 +8,7 @@
 // among its own survivors by the shared per-token score.
 #include "core/error.h"
 #include "press/eviction_common.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 
 namespace sparkv {
 
@@ -18,7 +18,7 @@ class TovaPress : public ScorerPress {
  public:
   explicit TovaPress(Budget b) : ScorerPress(b) {}
   std::string spec() const override { return "tova:" + budget_.spec(); }
-  PressNeeds needs() const override { return {1, false, false}; }
+  PressNeeds needs() const override { return {.window = 1}; }
 
  protected:
   std::vector<std::vector<double>> score(const PressContext& ctx,
@@ -53,5 +53,11 @@ class TovaPress : public ScorerPress {
 std::unique_ptr<Press> make_tova(PressParams& p) {
   return std::make_unique<TovaPress>(Budget::parse(p));
 }
+
+extern const PressMethod tova_press = {
+    "tova", "TOVA: keep the tokens the last prompt query attends to most",
+    {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
+     {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},
+    make_tova};
 
 }  // namespace sparkv

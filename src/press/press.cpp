@@ -37,14 +37,20 @@ std::string PressPipeline::spec() const {
   return s;
 }
 
+PressNeeds& PressNeeds::merge(const PressNeeds& o) {
+  window = std::max(window, o.window);
+  attn_colsum = attn_colsum || o.attn_colsum;
+  hidden_stats = hidden_stats || o.hidden_stats;
+  return *this;
+}
+
+bool PressNeeds::covers(const PressNeeds& o) const {
+  return window >= o.window && (attn_colsum || !o.attn_colsum) && (hidden_stats || !o.hidden_stats);
+}
+
 PressNeeds PressPipeline::needs() const {
   PressNeeds n;
-  for (const auto& p : presses_) {
-    const PressNeeds q = p->needs();
-    n.window = std::max(n.window, q.window);
-    n.attn_colsum |= q.attn_colsum;
-    n.hidden_stats |= q.hidden_stats;
-  }
+  for (const auto& p : presses_) n.merge(p->needs());
   return n;
 }
 

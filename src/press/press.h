@@ -50,11 +50,18 @@ struct TokenSelection {
   int64_t max_kept() const;
 };
 
-// What a pipeline needs recorded during prefill.
+// What a pipeline needs recorded during prefill. Presses name the fields they set
+// (`PressNeeds{.window = w}`); pipelines and multi-recipe prefills combine them with merge().
 struct PressNeeds {
-  int window = 0;  // last-w queries
-  bool attn_colsum = false;
-  bool hidden_stats = false;
+  int window = 0;             // last-w post-RoPE queries (SnapKV, SparK, ThinK, TOVA)
+  bool attn_colsum = false;   // attention column sums over all prompt queries (H2O)
+  bool hidden_stats = false;  // hidden-state mean / covariance (Expected Attention)
+
+  // The union: the longer window, either statistic.
+  PressNeeds& merge(const PressNeeds& o);
+  // True when a capture recorded for *this serves a press that needs `o` (a shorter window is
+  // served by a longer one).
+  bool covers(const PressNeeds& o) const;
 };
 
 class Press {

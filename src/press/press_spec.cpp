@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 
 namespace sparkv {
 
@@ -17,36 +17,16 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-struct Method {
-  const char* name;
-  std::vector<std::string> keys;
-  std::unique_ptr<Press> (*make)(PressParams&);
-};
-
-const std::vector<Method>& methods() {
-  static const std::vector<Method> m = {
-      {"snapkv", {"budget", "ratio", "window", "kernel"}, make_snapkv},
-      {"pyramidkv", {"budget", "ratio", "window", "kernel", "beta", "compat"}, make_pyramidkv},
-      {"streamingllm", {"budget", "ratio", "sinks"}, make_streamingllm},
-      {"h2o", {"budget", "ratio"}, make_h2o},
-      {"tova", {"budget", "ratio"}, make_tova},
-      {"knorm", {"budget", "ratio"}, make_knorm},
-      {"random", {"budget", "ratio", "seed"}, make_random},
-      {"expected", {"budget", "ratio", "sinks", "future", "cov", "vnorm"}, make_expected},
-      {"think", {"ratio", "window", "recent"}, make_think},
-      {"spark",
-       {"ratio", "window", "recovery", "variant", "p", "values", "constant", "floor", "seed", "kq",
-        "decode_block", "recent"},
-       make_spark},
-      {"quant", {"k", "v"}, make_quant},
-  };
-  return m;
-}
-
 std::vector<std::string> method_names() {
   std::vector<std::string> n = {"full"};
-  for (const auto& m : methods()) n.push_back(m.name);
+  for (const PressMethod* m : press_methods()) n.push_back(m->name);
   return n;
+}
+
+std::vector<std::string> key_names(const PressMethod& m) {
+  std::vector<std::string> k;
+  for (const auto& d : m.keys) k.push_back(d.name);
+  return k;
 }
 
 }  // namespace
@@ -57,6 +37,7 @@ PressParams::PressParams(std::string method, std::map<std::string, std::string> 
 
 double PressParams::get_double(const std::string& key, double fallback, double lo, double hi,
                                bool lo_inclusive, bool hi_inclusive) {
+  declared(key);
   used_.push_back(key);
   auto it = kv_.find(key);
   if (it == kv_.end()) return fallback;
@@ -74,6 +55,7 @@ double PressParams::get_double(const std::string& key, double fallback, double l
 }
 
 int64_t PressParams::get_int(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
+  declared(key);
   used_.push_back(key);
   auto it = kv_.find(key);
   if (it == kv_.end()) return fallback;
@@ -89,12 +71,20 @@ int64_t PressParams::get_int(const std::string& key, int64_t fallback, int64_t l
 
 std::string PressParams::get_choice(const std::string& key, const std::string& fallback,
                                     const std::vector<std::string>& allowed) {
+  declared(key);
   used_.push_back(key);
   auto it = kv_.find(key);
   if (it == kv_.end()) return fallback;
   SPARKV_CHECK(std::find(allowed.begin(), allowed.end(), it->second) != allowed.end(),
                "{}: unknown {} '{}' (valid: {})", method_, key, it->second, join(allowed));
   return it->second;
+}
+
+void PressParams::declared(const std::string& key) const {
+  // A factory reading a key its registration does not list is a bug in that press, not bad input.
+  SPARKV_CHECK(std::find(valid_.begin(), valid_.end(), key) != valid_.end(),
+               "internal: press '{}' reads key '{}' that its registration does not declare", method_,
+               key);
 }
 
 void PressParams::finish() const {
@@ -160,12 +150,10 @@ PressPipeline parse_press_spec(const std::string& spec) {
                    spec);
       return PressPipeline();
     }
-    const Method* m = nullptr;
-    for (const auto& cand : methods())
-      if (name == cand.name) m = &cand;
+    const PressMethod* m = find_press_method(name);
     SPARKV_CHECK(m != nullptr, "press spec '{}': unknown method '{}' (valid: {})", spec, name,
                  join(method_names()));
-    PressParams params(name, kv, m->keys);
+    PressParams params(name, kv, key_names(*m));
     presses.push_back(m->make(params));
     params.finish();
     if (plus == std::string::npos) break;
@@ -176,7 +164,8 @@ PressPipeline parse_press_spec(const std::string& spec) {
 
 std::string press_methods_help() {
   std::string s = "full (no compression)";
-  for (const auto& m : methods()) s += "\n  " + std::string(m.name) + ": " + join(m.keys);
+  for (const PressMethod* m : press_methods())
+    s += "\n  " + std::string(m->name) + ": " + join(key_names(*m));
   return s;
 }
 

@@ -29,6 +29,8 @@ class PressParams {
   void finish() const;
 
  private:
+  void declared(const std::string& key) const;
+
   std::string method_;
   std::map<std::string, std::string> kv_;
   std::vector<std::string> valid_;

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "kv/kv_types.h"
 #include "press/eviction_common.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 
 namespace sparkv {
 
@@ -54,5 +54,11 @@ std::unique_ptr<Press> make_quant(PressParams& p) {
   t.v = kv_dtype_from_name(p.get_choice("v", "f16", names));
   return std::make_unique<QuantPress>(t);
 }
+
+extern const PressMethod quant_press = {
+    "quant", "Dense cache re-stored in a llama.cpp cache type after prefill",
+    {{"k", "key type: f32 | f16 | bf16 | q8_0 | q4_0 | ... (f16)"},
+     {"v", "value type, as k (f16)"}},
+    make_quant};
 
 }  // namespace sparkv

@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "kv/spark_cache.h"
 #include "model/model.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 #include "press/spark_select.h"
 
 namespace sparkv {
@@ -31,7 +31,7 @@ class SparkPress : public Press {
     if (kq_ != SparkKeyQuant::kF16) s += fmt::format(",kq={}", spark_key_quant_name(kq_));
     return s;
   }
-  PressNeeds needs() const override { return {o_.window, false, false}; }
+  PressNeeds needs() const override { return {.window = o_.window}; }
   bool is_storage() const override { return true; }
 
   std::unique_ptr<LayerCache> build(const PressContext& ctx,
@@ -103,5 +103,21 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
       "spark: kq={} needs a deterministic recovery (normal / exponential run on f16 keys)", kq);
   return std::make_unique<SparkPress>(o, key_quant);
 }
+
+extern const PressMethod spark_press = {
+    "spark", "SparK: prune key channels per token (unstructured), recover the pruned ones at attention",
+    {{"ratio", "λ: fraction of key channels pruned per token, in [0, 1) (required for variant=fixed)"},
+     {"window", "last prompt queries that score channels (32)"},
+     {"recovery", "how pruned channels are recovered: scaled (default), mean (the paper's), zero, ..."},
+     {"variant", "fixed (ratio per token) | g (per-head group budget) | p (top-p of saliency)"},
+     {"p", "saliency mass kept per token with variant=p, in (0, 1] (0.99)"},
+     {"values", "fraction of value channels pruned per token, in [0, 1) (0)"},
+     {"constant", "the recovered magnitude with recovery=constant (0.01)"},
+     {"floor", "with recovery=bounded: n_j floored at floor x the largest (0.01)"},
+     {"seed", "seed of the sampled recoveries (normal, exponential) (0)"},
+     {"kq", "kept keys stored as f16 | q8 | q4 (f16)"},
+     {"decode_block", "re-compress decoded tokens every N tokens (0 = keep them dense)"},
+     {"recent", "most recent prompt tokens kept dense, unpruned (32)"}},
+    make_spark};
 
 }  // namespace sparkv

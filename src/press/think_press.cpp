@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "kv/think_cache.h"
 #include "press/eviction_common.h"
-#include "press/press_factories.h"
+#include "press/press_registry.h"
 
 namespace sparkv {
 
@@ -85,5 +85,12 @@ std::unique_ptr<Press> make_think(PressParams& p) {
   const int recent = static_cast<int>(p.get_int("recent", 0, 0, int64_t{1} << 30));
   return std::make_unique<ThinkPress>(ratio, window, recent);
 }
+
+extern const PressMethod think_press = {
+    "think", "ThinK: prune the same key channels for every token of a head (structured), packed",
+    {{"ratio", "fraction of key channels pruned per head, in [0, 1) (required)"},
+     {"window", "last prompt queries that score channels (32)"},
+     {"recent", "most recent tokens kept with every channel (0)"}},
+    make_think};
 
 }  // namespace sparkv

@@ -22,7 +22,7 @@ class ThinkPress : public Press {
  public:
   ThinkPress(double ratio, int window, int recent);
   std::string spec() const override;
-  PressNeeds needs() const override { return {window_, false, false}; }
+  PressNeeds needs() const override { return {.window = window_}; }
   std::unique_ptr<LayerCache> build(const PressContext& ctx, const TokenSelection& sel) const override;
   bool is_storage() const override { return true; }
 

@@ -46,7 +46,6 @@ GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sa
                prompt.size(),
                session.n_ctx() - session.n_past());
   GenerateResult r;
-  const int V = session.model().config().n_vocab;
   auto t0 = std::chrono::steady_clock::now();
   session.feed(prompt, opts.prefill_observer);
   r.prefill_seconds = seconds_since(t0);
@@ -55,7 +54,16 @@ GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sa
     opts.after_prefill(session);
     r.compress_seconds = seconds_since(t0);
   }
-  t0 = std::chrono::steady_clock::now();
+  decode(session, sampler, opts, &r);
+  return r;
+}
+
+void decode(Session& session, Sampler& sampler, const GenerateOptions& opts, GenerateResult* out) {
+  SPARKV_CHECK(opts.n_predict >= 0, "-n {} must be >= 0", opts.n_predict);
+  SPARKV_CHECK(session.n_past() > 0, "decode: the session holds no tokens (prefill first)");
+  GenerateResult& r = *out;
+  const int V = session.model().config().n_vocab;
+  auto t0 = std::chrono::steady_clock::now();
   r.stop_reason = "length";
   for (int i = 0; i < opts.n_predict; ++i) {
     const int32_t id = sampler.sample(session.logits().data(), V, session.history());
@@ -78,7 +86,6 @@ GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sa
     ++r.decode_steps;
   }
   r.decode_seconds = seconds_since(t0);
-  return r;
 }
 
 }  // namespace sparkv

@@ -49,4 +49,9 @@ size_t fit_prompt(std::vector<int32_t>& prompt, int64_t room, TruncateMode mode)
 GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sampler& sampler,
                         const GenerateOptions& opts);
 
+// The decode loop alone, from the session's last logits: what generate() runs after the prefill
+// (and the public Session::generate after its own prefill / compress). Fills ids, decode_steps,
+// decode_seconds and stop_reason; opts' prefill fields are not used.
+void decode(Session& session, Sampler& sampler, const GenerateOptions& opts, GenerateResult* r);
+
 }  // namespace sparkv

@@ -63,10 +63,7 @@ TEST(PressModel, KeptTokensAndChannelsMatchReferenceOnRealPrefill) {
   PressNeeds needs;
   for (const auto& e : fx["entries"]) {
     pipelines.push_back(parse_press_spec(e["spec"].get<std::string>()));
-    const PressNeeds n = pipelines.back().needs();
-    needs.window = std::max(needs.window, n.window);
-    needs.attn_colsum |= n.attn_colsum;
-    needs.hidden_stats |= n.hidden_stats;
+    needs.merge(pipelines.back().needs());
   }
   SessionOptions so;
   so.kv_types = {KvDtype::kF32, KvDtype::kF32};

@@ -27,11 +27,7 @@ std::vector<std::vector<size_t>> layer_bytes(const Model& model, int n,
   for (int i = 0; i < n; ++i) ids[i] = 1 + (i * 7919) % (cfg.n_vocab - 1);
   Session s(model, SessionOptions{});
   PressNeeds needs;
-  for (const auto& spec : specs) {
-    const PressNeeds q = parse_press_spec(spec).needs();
-    needs.window = std::max(needs.window, q.window);
-    needs.attn_colsum |= q.attn_colsum;
-  }
+  for (const auto& spec : specs) needs.merge(parse_press_spec(spec).needs());
   PrefillCapture cap(cfg, needs, 0, n);
   s.feed(ids, &cap);
   // The dense bytes no_larger_than_dense compares with are exactly what gathering allocates.

@@ -9,20 +9,10 @@
 #include <memory>
 #include <sstream>
 
-#include <omp.h>
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
-#include "core/bandwidth.h"
-#include "core/byte_size.h"
-#include "core/compute_peak.h"
-#include "core/error.h"
-#include "model/model.h"
-#include "press/capture.h"
-#include "press/press_spec.h"
-#include "runtime/compress.h"
-#include "runtime/session.h"
-#include "sample/sampler.h"
+#include "sparkv/sparkv.h"
 
 namespace sparkv::cli {
 
@@ -76,21 +66,27 @@ std::vector<int64_t> parse_list(const std::string& s) {
     try {
       size_t used = 0;
       const long long v = std::stoll(item, &used);
-      SPARKV_CHECK(used == item.size() && v >= 0, "--depth: '{}' is not a non-negative integer",
+      CLI_CHECK(used == item.size() && v >= 0, "--depth: '{}' is not a non-negative integer",
                    item);
       out.push_back(v);
     } catch (const std::logic_error&) {
       fail("--depth: '{}' is not a non-negative integer", item);
     }
   }
-  SPARKV_CHECK(!out.empty(), "--depth needs at least one value");
+  CLI_CHECK(!out.empty(), "--depth needs at least one value");
   return out;
 }
 
+// splitmix64 draws (the generators' and the sampler's RNG), so a seed names one token stream.
 std::vector<int32_t> random_tokens(int64_t n, int n_vocab, uint64_t seed) {
-  SplitMix64 rng(seed);
+  uint64_t state = seed;
   std::vector<int32_t> ids(n);
-  for (auto& id : ids) id = static_cast<int32_t>(rng.next() % static_cast<uint64_t>(n_vocab));
+  for (auto& id : ids) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    id = static_cast<int32_t>((z ^ (z >> 31)) % static_cast<uint64_t>(n_vocab));
+  }
   return ids;
 }
 
@@ -103,88 +99,84 @@ struct Row {
 };
 
 void bench(const BenchArgs& a) {
-  set_threads(a.threads);
-  SPARKV_CHECK(a.n_prompt > 0 && a.n_gen > 0, "-p and -n must be positive");
+  api::set_threads(a.threads);
+  CLI_CHECK(a.n_prompt > 0 && a.n_gen > 0, "-p and -n must be positive");
   const std::string path = a.model.empty() ? default_model_path() : a.model;
-  std::unique_ptr<Model> model = Model::load(path);
-  const ModelConfig& c = model->config();
+  const api::Model model = api::Model::load(path);
   const std::vector<int64_t> depths = parse_list(a.depths);
   const uint64_t kv_mem_limit =
-      a.kv_mem_limit.empty() ? 0 : parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
+      a.kv_mem_limit.empty() ? 0 : api::parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
   // Every depth is checked against the budget before the first one runs (a Session checks at
   // construction and allocates nothing until fed).
   for (int64_t depth : depths) {
-    SessionOptions probe;
+    api::SessionOptions probe;
     probe.n_ctx = depth + a.n_prompt + a.n_gen + 1;
     probe.kv_mem_limit = kv_mem_limit;
-    Session check(*model, probe);
+    api::Session check(model, probe);
   }
   std::vector<std::string> presses =
       a.presses.empty() ? std::vector<std::string>{"full"} : a.presses;
-  std::vector<PressPipeline> pipelines;
-  for (const auto& p : presses) pipelines.push_back(parse_press_spec(p));
+  std::vector<api::Recipe> recipes;
+  for (const auto& p : presses) recipes.push_back(api::Recipe::parse(p));
 
   std::fprintf(stderr, "[bench] measuring memory bandwidth (triad)...\n");
-  const double bw = measure_bandwidth_gbs();
+  const double bw = api::measure_bandwidth_gbs();
   // The compute side of the roofline (f32 FMA rate in registers): decode at small sizes and
   // attention with little KV per FLOP are bounded by it rather than by bytes.
-  const double fma_gflops = measure_fma_gflops();
+  const double fma_gflops = api::measure_fma_gflops();
   std::vector<Row> rows;
   for (int64_t depth : depths) {
     for (size_t pi = 0; pi < presses.size(); ++pi) {
-      const PressPipeline& pipe = pipelines[pi];
-      if (depth == 0 && !pipe.empty()) {
+      const api::Recipe& recipe = recipes[pi];
+      if (depth == 0 && !recipe.is_full()) {
         std::fprintf(stderr, "[bench] depth 0: nothing to compress, skipping %s\n",
-                     pipe.spec().c_str());
+                     recipe.spec().c_str());
         continue;
       }
       // The bandwidth this row is compared with is measured just before it: on a shared machine
       // the triad can move between levels over minutes (this project's VM: ~48 or ~75 GB/s), and
       // a fraction of a figure from minutes earlier would mix them.
-      const double row_bw = rows.empty() ? bw : measure_bandwidth_gbs();
+      const double row_bw = rows.empty() ? bw : api::measure_bandwidth_gbs();
       reset_peak_rss();
       Row r;
       r.bw = row_bw;
-      r.press = pipe.spec();
+      r.press = recipe.spec();
       r.depth = depth;
-      SessionOptions so;
+      api::SessionOptions so;
       so.n_ctx = depth + a.n_prompt + a.n_gen + 1;
       so.kv_mem_limit = kv_mem_limit;
-      Session s(*model, so);
+      api::Session s(model, so);
       const int64_t n_fill = std::max<int64_t>(depth, 1);
-      const auto ids = random_tokens(n_fill + a.n_prompt + a.n_gen, c.n_vocab, a.seed);
+      const auto ids = random_tokens(n_fill + a.n_prompt + a.n_gen, model.n_vocab(), a.seed);
       // The context of `depth` tokens is the prompt the press compresses.
       std::vector<int32_t> fill(ids.begin(), ids.begin() + n_fill);
-      std::unique_ptr<PrefillCapture> cap;
-      if (!pipe.empty()) cap = std::make_unique<PrefillCapture>(c, pipe.needs(), 0, n_fill);
-      double t0 = now_s();
-      s.feed(fill, cap.get());
-      r.fill_s = now_s() - t0;
-      if (cap) {
-        t0 = now_s();
-        compress_session(s, pipe, *cap, n_fill, a.seed);
-        r.compress_s = now_s() - t0;
+      s.prefill(fill, recipe);
+      r.fill_s = s.timings().prefill_seconds;
+      if (!recipe.is_full()) {
+        s.compress(recipe, a.seed);
+        r.compress_s = s.timings().compress_seconds;
       }
       // pp: a prompt of n_prompt tokens on top of the (compressed) context.
       std::vector<int32_t> pp(ids.begin() + n_fill, ids.begin() + n_fill + a.n_prompt);
-      t0 = now_s();
-      s.feed(pp);
+      double t0 = now_s();
+      s.append(pp);
       r.pp_tps = a.n_prompt / (now_s() - t0);
       // tg: single-token decode steps; the median step time is the figure.
       std::vector<double> steps;
       for (int i = 0; i < a.n_gen; ++i) {
         const int32_t id = ids[n_fill + a.n_prompt + i];
         t0 = now_s();
-        s.feed({id});
+        s.append({id});
         steps.push_back(now_s() - t0);
       }
       std::sort(steps.begin(), steps.end());
       r.tg_ms_median = steps[steps.size() / 2] * 1e3;
       r.tg_tps = 1.0 / steps[steps.size() / 2];
-      r.kv_bytes = s.kv_bytes();
-      r.kv_dense_f16 = s.kv_bytes_dense_f16();
+      const api::KvReport kv = s.kv();
+      r.kv_bytes = kv.bytes;
+      r.kv_dense_f16 = kv.dense_f16_bytes;
       // A decode step streams every weight once and the whole KV cache once.
-      r.bytes_per_token = model->weight_bytes() + r.kv_bytes;
+      r.bytes_per_token = model.weight_bytes() + r.kv_bytes;
       r.gbs = r.bytes_per_token * r.tg_tps / 1e9;
       r.frac_bw = r.gbs / r.bw;
       r.rss_mib = peak_rss_mib();
@@ -197,10 +189,10 @@ void bench(const BenchArgs& a) {
   if (a.json) {
     nlohmann::json j;
     j["model"] = path;
-    j["threads"] = omp_get_max_threads();
+    j["threads"] = api::max_threads();
     j["bandwidth_gbs"] = bw;
     j["fma_peak_gflops"] = fma_gflops;
-    j["weight_bytes"] = model->weight_bytes();
+    j["weight_bytes"] = model.weight_bytes();
     j["n_prompt"] = a.n_prompt;
     j["n_gen"] = a.n_gen;
     for (const Row& r : rows)
@@ -226,7 +218,7 @@ void bench(const BenchArgs& a) {
   std::printf(
       "model: %s | threads %d | weights %.1f MiB | measured bandwidth (triad) %.1f GB/s at start, "
       "again before every row | FMA peak %.0f GFLOP/s\n\n",
-      path.c_str(), omp_get_max_threads(), model->weight_bytes() / 1048576.0, bw, fma_gflops);
+      path.c_str(), api::max_threads(), model.weight_bytes() / 1048576.0, bw, fma_gflops);
   std::printf(
       "| depth | press | fill s | compress ms (%% of fill) | pp%d t/s | tg%d t/s | KV MiB | "
       "bytes/token MiB | GB/s | triad GB/s | %% of triad | peak RSS MiB |\n",

@@ -6,12 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
-#include "core/error.h"
-#include "eval/grid.h"
-#include "kv/kv_types.h"
-#include "model/model.h"
-#include "press/press_spec.h"
-#include "tokenizer/tokenizer.h"
+#include "sparkv/sparkv.h"
 
 namespace sparkv::cli {
 
@@ -48,9 +43,7 @@ void print_json(const nlohmann::json& extra, const std::string& dir) {
 
 void run(const EvalArgs& a) {
   if (!a.report.empty()) {
-    ReportOptions ro;
-    ro.plots = !a.no_plots;
-    const ReportFiles f = rebuild_report(a.report, ro);
+    const api::EvalSummary f = api::rebuild_eval_report(a.report, !a.no_plots);
     if (a.json) {
       print_json({{"written", f.written}, {"plot_note", f.plot_note}}, a.report);
     } else {
@@ -60,44 +53,37 @@ void run(const EvalArgs& a) {
     }
     return;
   }
-  set_threads(a.threads);
-  SPARKV_CHECK(!a.out.empty(), "eval: --out DIR is required (or --report DIR)");
-  SPARKV_CHECK(!a.lengths.empty(), "eval: --length L[,L...] is required");
+  api::set_threads(a.threads);
+  CLI_CHECK(!a.out.empty(), "eval: --out DIR is required (or --report DIR)");
+  CLI_CHECK(!a.lengths.empty(), "eval: --length L[,L...] is required");
   const std::string model_path = a.model.empty() ? default_model_path() : a.model;
-  std::unique_ptr<Model> model = Model::load(model_path);
-  std::unique_ptr<Tokenizer> own_tok;
-  const Tokenizer* tok = model->tokenizer();
-  if (!a.tokenizer.empty()) {
-    own_tok = Tokenizer::from_hf(a.tokenizer);
-    tok = own_tok.get();
-  }
-  SPARKV_CHECK(tok != nullptr, "{}: the model carries no tokenizer; pass --tokenizer PATH",
-               model_path);
+  const api::Model model = api::Model::load(model_path, {.tokenizer = a.tokenizer});
+  model.tokenizer();  // throws naming the model when it carries none
   for (int64_t L : a.lengths)
-    if (L > model->config().n_ctx_train)
+    if (L > model.n_ctx_train())
       std::fprintf(
           stderr,
           "[sparkv eval] warning: --length %lld exceeds the model's trained context (%lld)\n",
-          static_cast<long long>(L), static_cast<long long>(model->config().n_ctx_train));
+          static_cast<long long>(L), static_cast<long long>(model.n_ctx_train()));
 
-  EvalConfig cfg;
-  cfg.suite.suite = parse_suite(a.suite);
-  cfg.suite.lengths = a.lengths;
-  cfg.suite.samples = a.samples;
-  cfg.suite.seed = a.seed;
-  cfg.suite.tasks = a.tasks;
-  if (!a.depths.empty()) cfg.suite.depths = a.depths;
-  cfg.suite.chat = a.chat;
-  cfg.presses = a.presses;
-  cfg.out_dir = a.out;
-  cfg.runner.fidelity_tokens = a.fidelity_tokens;
-  cfg.runner.parallel = !a.serial;
-  cfg.runner.kv_types.k = kv_dtype_from_name(a.cache_type_k);
-  cfg.runner.kv_types.v = kv_dtype_from_name(a.cache_type_v);
-  cfg.progress = !a.no_progress;
-  cfg.plots = !a.no_plots;
-  cfg.model_label = model_path;
-  const EvalSummary s = run_eval(*model, *tok, cfg);
+  api::EvalOptions o;
+  o.suite = a.suite;
+  o.lengths = a.lengths;
+  o.samples = a.samples;
+  o.seed = a.seed;
+  o.tasks = a.tasks;
+  o.depths = a.depths;
+  o.chat = a.chat;
+  o.recipes = a.presses;
+  o.out_dir = a.out;
+  o.fidelity_tokens = a.fidelity_tokens;
+  o.parallel = !a.serial;
+  o.cache_type_k = a.cache_type_k;
+  o.cache_type_v = a.cache_type_v;
+  o.progress = !a.no_progress;
+  o.plots = !a.no_plots;
+  o.model_label = model_path;
+  const api::EvalSummary s = api::run_eval(model, o);
   if (a.json) {
     print_json({{"samples", s.samples_total},
                 {"samples_run", s.samples_run},
@@ -106,14 +92,14 @@ void run(const EvalArgs& a) {
                 {"rows_total", s.rows_total},
                 {"wall_seconds", s.wall_seconds},
                 {"out", a.out},
-                {"plot_note", s.report.plot_note}},
+                {"plot_note", s.plot_note}},
                a.out);
   } else {
     std::fprintf(stderr,
                  "[sparkv eval] %d samples (%d run, %d already done), %zu rows written, %.1f s; "
                  "report: %s/report.md%s%s\n",
                  s.samples_total, s.samples_run, s.samples_skipped, s.rows_written, s.wall_seconds,
-                 a.out.c_str(), s.report.plot_note.empty() ? "" : "; ", s.report.plot_note.c_str());
+                 a.out.c_str(), s.plot_note.empty() ? "" : "; ", s.plot_note.c_str());
   }
 }
 
@@ -144,7 +130,7 @@ void register_eval(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--press", a->presses,
                 "Recipe to evaluate, repeatable (the full cache is always included): " +
-                    press_methods_help());
+                    api::Recipe::methods_help());
   c->add_option("--out", a->out,
                 "Output folder: results.jsonl (resumable), report.md, results.json/.csv, plots/");
   c->add_option("--tasks", a->tasks, "Only these tasks (comma-separated)")->delimiter(',');
@@ -155,7 +141,7 @@ void register_eval(CLI::App& app) {
                 "Decode steps compared against the full cache (KL, top-1, attention error)")
       ->capture_default_str();
   c->add_option("--cache-type-k", a->cache_type_k,
-                "Dense K cache type (" + kv_dtype_names() +
+                "Dense K cache type (" + api::cache_type_names() +
                     "); rows are tagged with it, so one DIR can hold several")
       ->capture_default_str();
   c->add_option("--cache-type-v", a->cache_type_v, "Dense V cache type")->capture_default_str();

@@ -1,19 +1,12 @@
 // sparkv run: generate text from a prompt.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
-#include "core/byte_size.h"
-#include "core/error.h"
-#include "kv/kv_types.h"
-#include "model/model.h"
-#include "press/press_spec.h"
-#include "runtime/compress.h"
-#include "runtime/generate.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
+#include "sparkv/sparkv.h"
 
 namespace sparkv::cli {
 
@@ -36,95 +29,81 @@ struct RunArgs {
   bool json = false;
   std::string truncate = "error";
   std::string kv_mem_limit;
-  SamplerParams sp;
+  api::SamplingParams sp;
 };
 
+// Keeps the first and last int(room / 2) tokens (LongBench's rule, in token space), so a leading
+// BOS / chat header and the trailing question survive. Returns how many were dropped.
+size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room) {
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  if (n <= room) return 0;
+  if (room < 2)
+    throw Error("no room for the prompt: " + std::to_string(room) +
+                " tokens of context left (raise --ctx-size or lower --n-predict)");
+  const int64_t half = room / 2;
+  std::copy(prompt.end() - half, prompt.end(), prompt.begin() + half);
+  prompt.resize(static_cast<size_t>(2 * half));
+  return static_cast<size_t>(n - 2 * half);
+}
+
 void run(const RunArgs& a) {
-  set_threads(a.threads);
-  SPARKV_CHECK(a.prompt.empty() != a.prompt_file.empty(), "give exactly one of -p TEXT or -f FILE");
+  api::set_threads(a.threads);
+  if (a.prompt.empty() == a.prompt_file.empty()) throw Error("give exactly one of -p TEXT or -f FILE");
   const std::string model_path = a.model.empty() ? default_model_path() : a.model;
-  std::unique_ptr<Model> model = Model::load(model_path);
-  std::unique_ptr<Tokenizer> own_tok;
-  const Tokenizer* tok = model->tokenizer();
-  if (!a.tokenizer.empty()) {
-    own_tok = Tokenizer::from_hf(a.tokenizer);
-    tok = own_tok.get();
-  }
-  SPARKV_CHECK(tok != nullptr, "{}: the model carries no tokenizer; pass --tokenizer PATH",
-               model_path);
+  const api::Model model = api::Model::load(model_path, {.tokenizer = a.tokenizer});
+  const api::Tokenizer& tok = model.tokenizer();
   std::string text = a.prompt.empty() ? read_file(a.prompt_file) : a.prompt;
 
   std::vector<int32_t> prompt;
   if (a.chat) {
-    const std::string bos = tok->bos_id() >= 0 ? tok->token_text(tok->bos_id()) : "";
-    const std::string eos = tok->eos_id() >= 0 ? tok->token_text(tok->eos_id()) : "";
-    const ChatTemplate tmpl = a.chat_template.empty()
-                                  ? ChatTemplate::from_text(tok->chat_template(), bos, eos)
-                                  : ChatTemplate::from_name(a.chat_template, bos, eos);
-    std::vector<ChatMessage> msgs;
+    std::vector<api::ChatMessage> msgs;
     if (!a.system.empty()) msgs.push_back({"system", a.system});
     msgs.push_back({"user", text});
-    const std::string rendered = tmpl.render(msgs, true);
-    prompt = tok->encode(rendered, /*add_bos=*/false, /*parse_special=*/true);
+    prompt = tok.encode_chat(msgs, /*add_generation_prompt=*/true, a.chat_template);
   } else {
-    prompt = tok->encode(text, tok->add_bos(), /*parse_special=*/false);
+    prompt = tok.encode(text, tok.add_bos(), /*parse_special=*/false);
   }
 
-  SessionOptions so;
+  api::SessionOptions so;
   so.n_ctx = a.ctx;
-  if (!a.kv_mem_limit.empty()) so.kv_mem_limit = parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
-  const TruncateMode truncate = truncate_mode_from_name(a.truncate);
-  so.kv_types.k = kv_dtype_from_name(a.cache_type_k);
-  so.kv_types.v = kv_dtype_from_name(a.cache_type_v);
-  const PressPipeline pipeline = parse_press_spec(a.press);
-  Session session(*model, so);
+  if (!a.kv_mem_limit.empty()) so.kv_mem_limit = api::parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
+  if (a.truncate != "error" && a.truncate != "middle")
+    throw Error("unknown --truncate mode '" + a.truncate + "' (valid: error, middle)");
+  so.cache_type_k = a.cache_type_k;
+  so.cache_type_v = a.cache_type_v;
+  const api::Recipe recipe = api::Recipe::parse(a.press);
+  api::Session session(model, so);
+  if (a.n_predict < 0) throw Error("-n " + std::to_string(a.n_predict) + " must be >= 0");
   // Middle truncation leaves room for the answer, as LongBench does; --truncate error keeps the
-  // prompt whole and lets generate() refuse one that does not fit.
+  // prompt whole and lets the prefill refuse one that does not fit.
   size_t truncated_from = 0;
-  if (truncate == TruncateMode::kMiddle) {
+  if (a.truncate == "middle") {
     const size_t n = prompt.size();
-    if (fit_prompt(prompt, session.n_ctx() - std::max(a.n_predict, 0), truncate) > 0) {
+    if (truncate_middle(prompt, session.n_ctx() - std::max(a.n_predict, 0)) > 0) {
       truncated_from = n;
       std::fprintf(stderr, "[sparkv] prompt truncated (middle): %zu -> %zu tokens\n", n,
                    prompt.size());
     }
   }
-  Sampler sampler(a.sp);
-  std::unique_ptr<PrefillCapture> capture;
-  if (!pipeline.empty())
-    capture = std::make_unique<PrefillCapture>(model->config(), pipeline.needs(), 0,
-                                               static_cast<int64_t>(prompt.size()));
-
-  GenerateOptions go;
-  go.n_predict = a.n_predict;
-  go.stop_ids = model->config().eos_ids;
-  size_t kv_before = 0, kv_after = 0;
-  if (capture) {
-    go.prefill_observer = capture.get();
-    go.after_prefill = [&](Session& s) {
-      kv_before = s.kv_bytes();
-      compress_session(s, pipeline, *capture, static_cast<int64_t>(prompt.size()), a.sp.seed);
-      // Right after compression, before decode tails allocate pages: the figure `sparkv eval`
-      // reports as KV bytes per prompt token.
-      kv_after = s.kv_bytes();
-    };
-  }
-  StreamDecoder stream(*tok);
+  // Validated before the prefill, so a bad sampler value fails fast.
+  a.sp.validate();
+  api::GenerateOptions go;
+  go.max_tokens = a.n_predict;
+  go.sampling = a.sp;
   if (!a.json) {
-    go.on_token = [&](int32_t id) {
-      if (std::find(go.stop_ids.begin(), go.stop_ids.end(), id) != go.stop_ids.end()) return true;
-      const std::string piece = stream.push(id);
+    go.on_token = [](int32_t, std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
       return true;
     };
   }
-  const GenerateResult r = generate(session, prompt, sampler, go);
+  session.prefill(prompt, recipe);
+  session.compress(recipe, a.sp.seed);
+  const api::GenerateResult r = session.generate(go);
 
-  std::vector<int32_t> shown = r.ids;
-  if (!shown.empty() && r.stop_reason == "stop_token") shown.pop_back();
-  const std::string out_text = tok->decode(shown, /*skip_special=*/true);
-  const double pp = r.prefill_seconds > 0 ? prompt.size() / r.prefill_seconds : 0.0;
+  const api::Timings t = session.timings();
+  const api::KvReport kv = session.kv();
+  const double pp = t.prefill_seconds > 0 ? prompt.size() / t.prefill_seconds : 0.0;
   const double tg = r.decode_seconds > 0 ? r.decode_steps / r.decode_seconds : 0.0;
   if (a.json) {
     nlohmann::json j;
@@ -134,37 +113,30 @@ void run(const RunArgs& a) {
     j["prompt_ids"] = prompt;
     j["generated_tokens"] = r.ids.size();
     j["generated_ids"] = r.ids;
-    j["text"] = out_text;
+    j["text"] = r.text;
     j["stop_reason"] = r.stop_reason;
     j["prefill_tokens_per_s"] = pp;
     j["decode_tokens_per_s"] = tg;
-    j["kv_bytes"] = session.kv_bytes();
-    j["cache_type_k"] = kv_dtype_name(so.kv_types.k);
-    j["cache_type_v"] = kv_dtype_name(so.kv_types.v);
-    j["kv_bytes_dense_f16"] = session.kv_bytes_dense_f16();
-    j["press"] = pipeline.spec();
-    j["kv_bytes_before_press"] = kv_before;
-    j["kv_bytes_after_press"] = kv_after;
-    j["compress_seconds"] = r.compress_seconds;
+    j["kv_bytes"] = kv.bytes;
+    j["cache_type_k"] = kv.cache_type_k;
+    j["cache_type_v"] = kv.cache_type_v;
+    j["kv_bytes_dense_f16"] = kv.dense_f16_bytes;
+    j["press"] = recipe.spec();
+    j["kv_bytes_before_press"] = kv.bytes_before_compress;
+    j["kv_bytes_after_press"] = kv.bytes_after_compress;
+    j["compress_seconds"] = t.compress_seconds;
     // Storage form of each layer after the press ("spark", "think", or a dense element type):
     // a layer whose packed form would hold more bytes than its dense rows (short prompts) stays
     // dense, and this says so.
-    nlohmann::json layers = nlohmann::json::object();
-    for (const auto& c : session.caches()) {
-      const std::string kind = c->kind();
-      layers[kind] = layers.value(kind, 0) + 1;
-    }
-    j["kv_layers_by_storage"] = layers;
+    j["kv_layers_by_storage"] = kv.layers_by_storage;
     std::printf("%s\n", j.dump().c_str());
   } else {
-    const std::string tail = stream.flush();
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
     std::printf("\n");
     std::fprintf(stderr,
                  "\n[sparkv] prompt %zu tok, %.1f tok/s | generated %zu tok, %.1f tok/s | KV %zu "
                  "bytes (dense f16 equivalent %zu) | press %s\n",
-                 prompt.size(), pp, r.ids.size(), tg, session.kv_bytes(),
-                 session.kv_bytes_dense_f16(), pipeline.spec().c_str());
+                 prompt.size(), pp, r.ids.size(), tg, kv.bytes, kv.dense_f16_bytes,
+                 recipe.spec().c_str());
   }
 }
 
@@ -196,15 +168,15 @@ void register_run(CLI::App& app) {
   c->add_option("-c,--ctx-size", a->ctx, "Context size (0 = the model's trained context)")
       ->capture_default_str();
   c->add_option("--cache-type-k", a->cache_type_k,
-                "KV cache type for K (-ctk), as llama.cpp: " + kv_dtype_names())
+                "KV cache type for K (-ctk), as llama.cpp: " + api::cache_type_names())
       ->capture_default_str();
   c->add_option("--cache-type-v", a->cache_type_v,
-                "KV cache type for V (-ctv), as llama.cpp: " + kv_dtype_names())
+                "KV cache type for V (-ctv), as llama.cpp: " + api::cache_type_names())
       ->capture_default_str();
   c->add_option("--press", a->press,
                 "KV compression recipe, e.g. spark:ratio=0.5 or snapkv:budget=128+spark:ratio=0.8 "
                 "(methods: " +
-                    press_methods_help() + ")")
+                    api::Recipe::methods_help() + ")")
       ->capture_default_str();
   c->add_option("--truncate", a->truncate,
                 "A prompt longer than the context: error | middle (keep the first and last halves "

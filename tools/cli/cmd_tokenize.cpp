@@ -1,15 +1,12 @@
 // sparkv tokenize: text -> ids (and pieces), like llama.cpp's llama-tokenize. Loads only the
 // tokenizer, never the weights.
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
-#include "core/error.h"
-#include "io/gguf.h"
-#include "tokenizer/tokenizer.h"
+#include "sparkv/sparkv.h"
 
 namespace sparkv::cli {
 
@@ -26,28 +23,20 @@ struct TokenizeArgs {
 };
 
 void tokenize(const TokenizeArgs& a) {
-  SPARKV_CHECK(a.prompt.empty() != a.file.empty(), "give exactly one of -p TEXT or -f FILE");
-  SPARKV_CHECK(a.model.empty() || a.tokenizer.empty(), "give -m MODEL or --tokenizer PATH, not both");
-  std::unique_ptr<Tokenizer> tok;
-  if (!a.tokenizer.empty()) {
-    tok = Tokenizer::from_hf(a.tokenizer);
-  } else {
-    const std::string path = a.model.empty() ? default_model_path() : a.model;
-    if (std::filesystem::is_directory(path)) {
-      tok = Tokenizer::from_hf(path);
-    } else {
-      GgufFile f(path);
-      tok = Tokenizer::from_gguf(f);
-    }
-  }
+  CLI_CHECK(a.prompt.empty() != a.file.empty(), "give exactly one of -p TEXT or -f FILE");
+  CLI_CHECK(a.model.empty() || a.tokenizer.empty(), "give -m MODEL or --tokenizer PATH, not both");
+  // Only the vocabulary is read, never the weights.
+  const api::Tokenizer tok =
+      !a.tokenizer.empty() ? api::Tokenizer::from_hf(a.tokenizer)
+                           : api::Tokenizer::load(a.model.empty() ? default_model_path() : a.model);
   const std::string text = a.prompt.empty() ? read_file(a.file) : a.prompt;
-  const std::vector<int32_t> ids = tok->encode(text, tok->add_bos() && !a.no_bos, !a.no_special);
+  const std::vector<int32_t> ids = tok.encode(text, tok.add_bos() && !a.no_bos, !a.no_special);
   if (a.json) {
     nlohmann::json j;
     j["n_tokens"] = ids.size();
     j["ids"] = ids;
     nlohmann::json pieces = nlohmann::json::array();
-    for (int32_t id : ids) pieces.push_back(tok->token_text(id));
+    for (int32_t id : ids) pieces.push_back(tok.token_text(id));
     j["pieces"] = pieces;
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;

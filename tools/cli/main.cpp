@@ -11,11 +11,8 @@
 #include <sstream>
 #include <string_view>
 
-#include <cblas.h>
-#include <omp.h>
-
 #include "cli_common.h"
-#include "core/error.h"
+#include "sparkv/sparkv.h"
 
 namespace sparkv::cli {
 
@@ -36,13 +33,6 @@ std::string default_model_path() {
   return (fs::path(SPARKV_SOURCE_DIR) / "models" / kDefaultModelName).string();
 }
 
-void set_threads(int n) {
-  SPARKV_CHECK(n >= 0 && n <= 1024, "--threads {} out of range", n);
-  if (n == 0) return;
-  omp_set_num_threads(
-      n);  // OpenBLAS stays single-threaded inside our OpenMP loops (model/matmul.cpp)
-}
-
 bool machine_is_idle() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -57,7 +47,7 @@ bool machine_is_idle() {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  SPARKV_CHECK(in.good(), "{}: cannot open", path);
+  CLI_CHECK(in.good(), "{}: cannot open", path);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -1,0 +1,131 @@
+// sparkv public API: a session — one conversation's KV cache over a shared Model.
+//
+//   prefill(prompt, recipe)   the prompt's forward pass; records what the recipe will score with
+//   compress(recipe)          packs the cache (SparK, ThinK, eviction, ...) in place
+//   fork(recipe)              another session continuing the same prefill under another recipe
+//   generate(options)         samples tokens until a stop token, a stop string or the limit
+//
+// A Session is used from one thread at a time; any number of Sessions may share one Model.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sparkv/error.h"
+#include "sparkv/model.h"
+#include "sparkv/recipe.h"
+
+namespace sparkv::api {
+
+struct SessionOptions {
+  int64_t n_ctx = 0;                  // most tokens the session holds; 0 = the model's trained context
+  std::string cache_type_k = "f16";   // dense cache element types, as llama.cpp's -ctk / -ctv
+  std::string cache_type_v = "f16";
+  // Fail at construction, before any allocation, when a dense cache of n_ctx tokens would take
+  // more than this many bytes (0 = no limit).
+  uint64_t kv_mem_limit = 0;
+};
+
+// Sampling in llama.cpp's order: repetition penalty -> top-k -> temperature -> top-p -> min-p.
+struct SamplingParams {
+  float temperature = 0.0f;   // <= 0: greedy
+  int top_k = 40;             // <= 0: off
+  float top_p = 0.95f;        // >= 1: off
+  float min_p = 0.05f;        // <= 0: off
+  float repeat_penalty = 1.0f;
+  int repeat_last_n = 64;
+  uint64_t seed = 0;
+
+  // Throws sparkv::Error naming an out-of-range value (generate() checks too, but after the
+  // prefill: call this first to fail fast).
+  void validate() const;
+};
+
+// Called for every generated token with the text it completed (UTF-8 whole; "" while a
+// multi-byte character or a possible stop string is pending, and for a stop token). Return false
+// to stop. After the last token it is called once more with id -1 and the remaining text, when
+// there is any.
+using TokenCallback = std::function<bool(int32_t id, std::string_view text)>;
+
+struct GenerateOptions {
+  int max_tokens = 64;
+  SamplingParams sampling;
+  // Generation ends when the text contains one of these; the returned text stops before it.
+  std::vector<std::string> stop;
+  bool stop_at_eos = true;            // the model's end-of-sequence ids end generation
+  std::vector<int32_t> stop_ids;      // more ids that end generation
+  TokenCallback on_token;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> ids;   // every sampled token (a stop token included)
+  std::string text;           // decoded without special tokens, cut before a stop string
+  // "stop_token" | "stop_string" | "length" | "callback" | "context_full"
+  std::string stop_reason;
+  int decode_steps = 0;       // forward passes after the first sampled token
+  double decode_seconds = 0;
+};
+
+// Bytes of the KV cache, as allocated.
+struct KvReport {
+  size_t bytes = 0;                   // now
+  size_t dense_f16_bytes = 0;         // the same tokens in a dense f16 cache (the savings baseline)
+  size_t bytes_before_compress = 0;   // right after prefill (0 before any compress)
+  size_t bytes_after_compress = 0;    // right after compress (0 before any compress)
+  // Layers per storage form ("spark", "think", "f16", ...): a layer whose packed form would hold
+  // more bytes than its dense rows stays dense.
+  std::map<std::string, int> layers_by_storage;
+  std::string cache_type_k, cache_type_v;  // the dense element types, canonical names
+};
+
+struct Timings {
+  int64_t prompt_tokens = 0;
+  double prefill_seconds = 0;
+  double compress_seconds = 0;
+};
+
+class Session {
+ public:
+  // Throws when n_ctx exceeds what kv_mem_limit allows or a cache type is unknown.
+  explicit Session(const Model& model, const SessionOptions& opts = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  // The first forward pass of an empty session. Records what the given recipes need (the last
+  // queries, attention sums, ...), so that compress() and fork() can apply any of them after.
+  void prefill(const std::vector<int32_t>& ids, const std::vector<Recipe>& recipes = {});
+  void prefill(const std::vector<int32_t>& ids, const Recipe& recipe) {
+    prefill(ids, std::vector<Recipe>{recipe});
+  }
+  // Compresses the prefill's cache in place (the full recipe leaves it as is). Once per session.
+  void compress(const Recipe& recipe, uint64_t seed = 0);
+  // A new session continuing the prefill under `recipe`, leaving this one untouched (call before
+  // compress()). One prefill serves many recipes this way.
+  Session fork(const Recipe& recipe, uint64_t seed = 0) const;
+  // Feeds more tokens (a next turn, or decode by hand) on top of whatever the cache holds.
+  void append(const std::vector<int32_t>& ids);
+  // Samples from the last logits onward.
+  GenerateResult generate(const GenerateOptions& opts);
+
+  const std::vector<float>& logits() const;   // [n_vocab] of the last fed token
+  int64_t n_past() const;                     // position of the next token
+  int64_t n_ctx() const;
+  const std::vector<int32_t>& history() const;
+  KvReport kv() const;
+  Timings timings() const;
+  const Model& model() const;
+
+ private:
+  struct State;
+  explicit Session(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace sparkv::api
