@@ -197,6 +197,7 @@ std::unique_ptr<Press> make_expected(PressParams& p) {
 
 extern const PressMethod expected_press = {
     "expected", "Expected Attention: score tokens by the attention future queries are expected to pay",
+    "expected:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
      {"sinks", "first tokens always kept and left out of the statistics (4)"},

@@ -128,6 +128,7 @@ std::unique_ptr<Press> make_random(PressParams& p) {
 
 extern const PressMethod streamingllm_press = {
     "streamingllm", "StreamingLLM: the first sinks tokens and the most recent ones",
+    "streamingllm:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
      {"sinks", "attention-sink tokens kept at the start (4)"}},
@@ -135,12 +136,14 @@ extern const PressMethod streamingllm_press = {
 
 extern const PressMethod knorm_press = {
     "knorm", "Key norm: keep the tokens with the smallest key L2 norm",
+    "knorm:ratio=0.5",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},
     make_knorm};
 
 extern const PressMethod random_press = {
     "random", "Random eviction (a floor for the other methods)",
+    "random:ratio=0.5",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
      {"seed", "draw seed, mixed with each sample's seed (0)"}},

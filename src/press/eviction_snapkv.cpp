@@ -160,6 +160,7 @@ std::unique_ptr<Press> make_pyramidkv(PressParams& p) {
 
 extern const PressMethod snapkv_press = {
     "snapkv", "SnapKV: keep the tokens the last window queries attend to most (pooled)",
+    "snapkv:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
      {"window", "observation window: last prompt queries that score, always kept (64)"},
@@ -168,6 +169,7 @@ extern const PressMethod snapkv_press = {
 
 extern const PressMethod pyramidkv_press = {
     "pyramidkv", "PyramidKV: SnapKV with budgets shrinking from the first layer to the last",
+    "pyramidkv:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
      {"window", "observation window (64)"},

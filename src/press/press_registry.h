@@ -20,7 +20,8 @@ struct PressKeyDoc {
 
 struct PressMethod {
   const char* name;  // the recipe's method token ("snapkv")
-  const char* help;  // one line
+  const char* help;     // one line
+  const char* example;  // a valid recipe using it (tests parse it; docs show it)
   std::vector<PressKeyDoc> keys;
   // Reads its keys from PressParams (which rejects keys not in `keys`, and throws an internal
   // error on a read of an undeclared key).

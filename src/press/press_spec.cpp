@@ -153,7 +153,11 @@ PressPipeline parse_press_spec(const std::string& spec) {
     const PressMethod* m = find_press_method(name);
     SPARKV_CHECK(m != nullptr, "press spec '{}': unknown method '{}' (valid: {})", spec, name,
                  join(method_names()));
-    PressParams params(name, kv, key_names(*m));
+    const std::vector<std::string> keys = key_names(*m);
+    for (const auto& [k, v] : kv)
+      SPARKV_CHECK(std::find(keys.begin(), keys.end(), k) != keys.end(),
+                   "{}: unknown key '{}' (valid keys: {})", name, k, join(keys));
+    PressParams params(name, kv, keys);
     presses.push_back(m->make(params));
     params.finish();
     if (plus == std::string::npos) break;

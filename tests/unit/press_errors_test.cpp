@@ -2,6 +2,7 @@
 // message names the offending method / key / value and, where useful, what is valid.
 #include <gtest/gtest.h>
 
+#include "press/press_registry.h"
 #include "press/press_spec.h"
 #include "test_util.h"
 
@@ -22,6 +23,19 @@ TEST(PressErrors, UnknownMethodListsValidOnes) {
   expect_mentions("snapkv:budget=128+thinkk:ratio=0.5", {"thinkk"});
 }
 
+// Every registered method rejects an unknown key by listing its registered keys, and its factory
+// reads no key its registration leaves out (PressParams throws "internal: ... does not declare").
+TEST(PressErrors, RegistryKeysAreWhatFactoriesRead) {
+  for (const PressMethod* m : press_methods()) {
+    const std::string msg = parse_error(std::string(m->name) + ":bogus_key=1");
+    EXPECT_NE(msg.find("bogus_key"), std::string::npos) << m->name << " -> " << msg;
+    for (const auto& k : m->keys) EXPECT_NE(msg.find(k.name), std::string::npos) << msg;
+    // The factory reads every key through PressParams, which throws on an undeclared one.
+    EXPECT_NO_THROW(parse_press_spec(m->example)) << m->example;
+    EXPECT_EQ(std::string(m->example).rfind(std::string(m->name) + ":", 0), 0u) << m->example;
+  }
+}
+
 TEST(PressErrors, UnknownKeyListsValidKeys) {
   expect_mentions("snapkv:budget=128,windw=32", {"windw", "window", "kernel"});
   expect_mentions("think:ratio=0.5,budget=10", {"budget", "recent"});
@@ -29,8 +43,15 @@ TEST(PressErrors, UnknownKeyListsValidKeys) {
 }
 
 TEST(PressErrors, BudgetAndRatioRanges) {
-  for (const char* m : {"snapkv", "pyramidkv", "streamingllm", "h2o", "tova", "knorm", "random", "expected"}) {
-    const std::string name = m;
+  // Every registered method that takes a token budget (read from the registry, so a new eviction
+  // press is covered without editing this list).
+  int n_budget = 0;
+  for (const PressMethod* m : press_methods()) {
+    bool budget = false;
+    for (const auto& k : m->keys) budget = budget || std::string(k.name) == "budget";
+    if (!budget) continue;
+    ++n_budget;
+    const std::string name = m->name;
     expect_mentions(name + ":budget=0", {"budget=0", "out of range"});
     expect_mentions(name + ":budget=-5", {"budget"});
     expect_mentions(name + ":ratio=1", {"ratio=1", "out of range"});
@@ -40,6 +61,7 @@ TEST(PressErrors, BudgetAndRatioRanges) {
     expect_mentions(name, {"budget=N or ratio=R"});
     expect_mentions(name + ":budget=100,ratio=0.5", {"exactly one"});
   }
+  EXPECT_GE(n_budget, 8);
   expect_mentions("think:ratio=1", {"ratio=1"});
   expect_mentions("think:ratio=-0.5", {"ratio"});
   expect_mentions("think:window=8", {"ratio=R"});
