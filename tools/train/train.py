@@ -137,6 +137,11 @@ def build_row(T, rng, tok, weights):
         if first and rng.below(4) != 0:
             lo = max(lo, T // 2)
         L = rng.between(min(lo, rem), rem)
+        if kind == "copy_plain":
+            # one copy document per row, as long as the row: the longest halves give the most
+            # induction signal per step (the probe that copied by step ~100 used rows like this;
+            # run7's first restart, packing 32-128-token copy documents, stayed at chance for 300)
+            L = rem
         d = make_doc(kind, rng.below(TRAIN_SEED_LIMIT), L, tok, rng)
         first = False
         if d is None:
