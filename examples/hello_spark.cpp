@@ -13,7 +13,7 @@ int main(int argc, char** argv) try {
 
   Session session(model);
   session.prefill(model.tokenizer().encode(prompt), recipe);  // records what SparK scores with
-  session.compress(recipe);                                     // packs the cache in place
+  session.compress(recipe);                                   // packs the cache in place
   GenerateOptions opts;
   opts.max_tokens = 8;
   opts.stop = {"\n"};  // stop at the end of the line

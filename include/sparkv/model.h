@@ -22,7 +22,7 @@ class Tokenizer;
 namespace sparkv::api {
 
 struct ChatMessage {
-  std::string role;     // "system" | "user" | "assistant"
+  std::string role;  // "system" | "user" | "assistant"
   std::string content;
 };
 
@@ -42,9 +42,9 @@ struct ModelInfo {
   int n_layer = 0, n_embd = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0, n_vocab = 0;
   int64_t n_ctx_train = 0;
   double norm_eps = 0, rope_theta = 0, rope_factor = 1;
-  std::string rope_scaling;       // "none" | "linear" | "llama3"
+  std::string rope_scaling;  // "none" | "linear" | "llama3"
   bool qkv_bias = false, qk_norm = false, tied_embeddings = false;
-  size_t weight_bytes = 0;        // what one decode step streams
+  size_t weight_bytes = 0;  // what one decode step streams
   std::vector<TensorInfo> tensors;
 };
 
@@ -64,13 +64,13 @@ class Tokenizer {
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
   std::string token_text(int32_t id) const;  // the stored piece ("Ġthe")
   int32_t n_vocab() const;
-  int32_t bos_id() const;                    // -1 if none
-  int32_t eos_id() const;                    // -1 if none
-  std::vector<int32_t> stop_ids() const;     // every id that ends generation
+  int32_t bos_id() const;                 // -1 if none
+  int32_t eos_id() const;                 // -1 if none
+  std::vector<int32_t> stop_ids() const;  // every id that ends generation
   bool add_bos() const;
-  std::string kind() const;                  // "gpt2" | "llama"
-  std::string pre() const;                   // pre-tokenizer name
-  std::string chat_template() const;         // Jinja text shipped with the vocabulary, or ""
+  std::string kind() const;           // "gpt2" | "llama"
+  std::string pre() const;            // pre-tokenizer name
+  std::string chat_template() const;  // Jinja text shipped with the vocabulary, or ""
 
   // Renders a conversation with the vocabulary's chat template (or `template_name`: llama3 |
   // chatml | qwen3 | mistral) and encodes it; add_generation_prompt appends the assistant header.
@@ -90,7 +90,7 @@ class Tokenizer {
 };
 
 struct LoadOptions {
-  std::string tokenizer;   // tokenizer.json (or its folder) to use instead of the model's own
+  std::string tokenizer;  // tokenizer.json (or its folder) to use instead of the model's own
   bool load_tokenizer = true;
 };
 

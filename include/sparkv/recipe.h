@@ -2,10 +2,11 @@
 //
 //   recipe := "full" | press ("+" press)*      press := method [":" key "=" value ("," ...)*]
 //
-// e.g. "spark:ratio=0.8", "snapkv:budget=512+spark:ratio=0.8", "pyramidkv:budget=256+think:ratio=0.5".
-// Eviction presses (snapkv, pyramidkv, h2o, tova, ...) narrow which tokens survive, left to right;
-// at most one storage press (spark, think, quant) comes last and packs what survives. A bad recipe
-// throws sparkv::Error naming the token at fault and listing the valid methods or keys.
+// e.g. "spark:ratio=0.8", "snapkv:budget=512+spark:ratio=0.8",
+// "pyramidkv:budget=256+think:ratio=0.5". Eviction presses (snapkv, pyramidkv, h2o, tova, ...)
+// narrow which tokens survive, left to right; at most one storage press (spark, think, quant) comes
+// last and packs what survives. A bad recipe throws sparkv::Error naming the token at fault and
+// listing the valid methods or keys.
 #pragma once
 
 #include <memory>

@@ -24,8 +24,8 @@
 namespace sparkv::api {
 
 struct SessionOptions {
-  int64_t n_ctx = 0;                  // most tokens the session holds; 0 = the model's trained context
-  std::string cache_type_k = "f16";   // dense cache element types, as llama.cpp's -ctk / -ctv
+  int64_t n_ctx = 0;  // most tokens the session holds; 0 = the model's trained context
+  std::string cache_type_k = "f16";  // dense cache element types, as llama.cpp's -ctk / -ctv
   std::string cache_type_v = "f16";
   // Fail at construction, before any allocation, when a dense cache of n_ctx tokens would take
   // more than this many bytes (0 = no limit).
@@ -34,10 +34,10 @@ struct SessionOptions {
 
 // Sampling in llama.cpp's order: repetition penalty -> top-k -> temperature -> top-p -> min-p.
 struct SamplingParams {
-  float temperature = 0.0f;   // <= 0: greedy
-  int top_k = 40;             // <= 0: off
-  float top_p = 0.95f;        // >= 1: off
-  float min_p = 0.05f;        // <= 0: off
+  float temperature = 0.0f;  // <= 0: greedy
+  int top_k = 40;            // <= 0: off
+  float top_p = 0.95f;       // >= 1: off
+  float min_p = 0.05f;       // <= 0: off
   float repeat_penalty = 1.0f;
   int repeat_last_n = 64;
   uint64_t seed = 0;
@@ -58,26 +58,26 @@ struct GenerateOptions {
   SamplingParams sampling;
   // Generation ends when the text contains one of these; the returned text stops before it.
   std::vector<std::string> stop;
-  bool stop_at_eos = true;            // the model's end-of-sequence ids end generation
-  std::vector<int32_t> stop_ids;      // more ids that end generation
+  bool stop_at_eos = true;        // the model's end-of-sequence ids end generation
+  std::vector<int32_t> stop_ids;  // more ids that end generation
   TokenCallback on_token;
 };
 
 struct GenerateResult {
-  std::vector<int32_t> ids;   // every sampled token (a stop token included)
-  std::string text;           // decoded without special tokens, cut before a stop string
+  std::vector<int32_t> ids;  // every sampled token (a stop token included)
+  std::string text;          // decoded without special tokens, cut before a stop string
   // "stop_token" | "stop_string" | "length" | "callback" | "context_full"
   std::string stop_reason;
-  int decode_steps = 0;       // forward passes after the first sampled token
+  int decode_steps = 0;  // forward passes after the first sampled token
   double decode_seconds = 0;
 };
 
 // Bytes of the KV cache, as allocated.
 struct KvReport {
-  size_t bytes = 0;                   // now
-  size_t dense_f16_bytes = 0;         // the same tokens in a dense f16 cache (the savings baseline)
-  size_t bytes_before_compress = 0;   // right after prefill (0 before any compress)
-  size_t bytes_after_compress = 0;    // right after compress (0 before any compress)
+  size_t bytes = 0;                  // now
+  size_t dense_f16_bytes = 0;        // the same tokens in a dense f16 cache (the savings baseline)
+  size_t bytes_before_compress = 0;  // right after prefill (0 before any compress)
+  size_t bytes_after_compress = 0;   // right after compress (0 before any compress)
   // Layers per storage form ("spark", "think", "f16", ...): a layer whose packed form would hold
   // more bytes than its dense rows stays dense.
   std::map<std::string, int> layers_by_storage;
@@ -114,8 +114,8 @@ class Session {
   // Samples from the last logits onward.
   GenerateResult generate(const GenerateOptions& opts);
 
-  const std::vector<float>& logits() const;   // [n_vocab] of the last fed token
-  int64_t n_past() const;                     // position of the next token
+  const std::vector<float>& logits() const;  // [n_vocab] of the last fed token
+  int64_t n_past() const;                    // position of the next token
   int64_t n_ctx() const;
   const std::vector<int32_t>& history() const;
   KvReport kv() const;

@@ -2,7 +2,7 @@
 #include "sparkv/eval.h"
 
 #include "eval/grid.h"
-#include "kv/kv_types.h"
+#include "quant/kv_types.h"
 
 namespace sparkv::api {
 

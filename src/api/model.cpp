@@ -18,9 +18,12 @@ namespace {
 
 const char* scaling_name(RopeScaling s) {
   switch (s) {
-    case RopeScaling::kNone: return "none";
-    case RopeScaling::kLinear: return "linear";
-    case RopeScaling::kLlama3: return "llama3";
+    case RopeScaling::kNone:
+      return "none";
+    case RopeScaling::kLinear:
+      return "linear";
+    case RopeScaling::kLlama3:
+      return "llama3";
   }
   return "?";
 }
@@ -51,15 +54,33 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos,
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
   return impl_->decode(ids, skip_special);
 }
-std::string Tokenizer::token_text(int32_t id) const { return impl_->token_text(id); }
-int32_t Tokenizer::n_vocab() const { return impl_->n_vocab(); }
-int32_t Tokenizer::bos_id() const { return impl_->bos_id(); }
-int32_t Tokenizer::eos_id() const { return impl_->eos_id(); }
-std::vector<int32_t> Tokenizer::stop_ids() const { return impl_->stop_ids(); }
-bool Tokenizer::add_bos() const { return impl_->add_bos(); }
-std::string Tokenizer::kind() const { return impl_->kind(); }
-std::string Tokenizer::pre() const { return impl_->pre(); }
-std::string Tokenizer::chat_template() const { return impl_->chat_template(); }
+std::string Tokenizer::token_text(int32_t id) const {
+  return impl_->token_text(id);
+}
+int32_t Tokenizer::n_vocab() const {
+  return impl_->n_vocab();
+}
+int32_t Tokenizer::bos_id() const {
+  return impl_->bos_id();
+}
+int32_t Tokenizer::eos_id() const {
+  return impl_->eos_id();
+}
+std::vector<int32_t> Tokenizer::stop_ids() const {
+  return impl_->stop_ids();
+}
+bool Tokenizer::add_bos() const {
+  return impl_->add_bos();
+}
+std::string Tokenizer::kind() const {
+  return impl_->kind();
+}
+std::string Tokenizer::pre() const {
+  return impl_->pre();
+}
+std::string Tokenizer::chat_template() const {
+  return impl_->chat_template();
+}
 
 std::string Tokenizer::render_chat(const std::vector<ChatMessage>& messages,
                                    bool add_generation_prompt,
@@ -105,8 +126,12 @@ Model Model::load(const std::string& path, const LoadOptions& opts) {
   return m;
 }
 
-const std::string& Model::path() const { return s_->model->path(); }
-bool Model::has_tokenizer() const { return s_->tok.has_value(); }
+const std::string& Model::path() const {
+  return s_->model->path();
+}
+bool Model::has_tokenizer() const {
+  return s_->tok.has_value();
+}
 
 const Tokenizer& Model::tokenizer() const {
   SPARKV_CHECK(s_->tok.has_value(), "{}: the model carries no tokenizer; pass --tokenizer PATH",
@@ -114,11 +139,21 @@ const Tokenizer& Model::tokenizer() const {
   return *s_->tok;
 }
 
-std::vector<int32_t> Model::eos_ids() const { return s_->model->config().eos_ids; }
-size_t Model::weight_bytes() const { return s_->model->weight_bytes(); }
-int64_t Model::n_ctx_train() const { return s_->model->config().n_ctx_train; }
-int Model::n_vocab() const { return s_->model->config().n_vocab; }
-const sparkv::Model& Model::impl() const { return *s_->model; }
+std::vector<int32_t> Model::eos_ids() const {
+  return s_->model->config().eos_ids;
+}
+size_t Model::weight_bytes() const {
+  return s_->model->weight_bytes();
+}
+int64_t Model::n_ctx_train() const {
+  return s_->model->config().n_ctx_train;
+}
+int Model::n_vocab() const {
+  return s_->model->config().n_vocab;
+}
+const sparkv::Model& Model::impl() const {
+  return *s_->model;
+}
 
 ModelInfo Model::info(bool with_tensors) const {
   const sparkv::Model& m = *s_->model;

@@ -14,8 +14,12 @@ Recipe Recipe::parse(const std::string& spec) {
   return r;
 }
 
-std::string Recipe::spec() const { return p_->spec(); }
-bool Recipe::is_full() const { return p_->empty(); }
+std::string Recipe::spec() const {
+  return p_->spec();
+}
+bool Recipe::is_full() const {
+  return p_->empty();
+}
 
 std::vector<RecipeMethod> Recipe::methods() {
   std::vector<RecipeMethod> out;
@@ -27,6 +31,8 @@ std::vector<RecipeMethod> Recipe::methods() {
   return out;
 }
 
-std::string Recipe::methods_help() { return press_methods_help(); }
+std::string Recipe::methods_help() {
+  return press_methods_help();
+}
 
 }  // namespace sparkv::api

@@ -6,9 +6,9 @@
 #include <chrono>
 
 #include "core/error.h"
-#include "kv/kv_types.h"
 #include "model/model.h"
 #include "press/press.h"
+#include "quant/kv_types.h"
 #include "runtime/generate.h"
 #include "runtime/prefill.h"
 #include "runtime/session.h"
@@ -50,7 +50,9 @@ SamplerParams to_sampler(const SamplingParams& p) {
 
 }  // namespace
 
-void SamplingParams::validate() const { Sampler(to_sampler(*this)).validate(); }
+void SamplingParams::validate() const {
+  Sampler(to_sampler(*this)).validate();
+}
 
 struct Session::State {
   Model model;
@@ -161,7 +163,8 @@ GenerateResult Session::generate(const GenerateOptions& opts) {
         const size_t p = text.find(st, start);
         if (p != std::string::npos && p < stop_at) stop_at = p;
       }
-      upto = stop_at != std::string::npos ? stop_at : text.size() - pending_stop_prefix(text, opts.stop);
+      upto = stop_at != std::string::npos ? stop_at
+                                          : text.size() - pending_stop_prefix(text, opts.stop);
     }
     std::string_view piece;
     if (upto > shown) piece = std::string_view(text).substr(shown, upto - shown);
@@ -191,12 +194,24 @@ GenerateResult Session::generate(const GenerateOptions& opts) {
   return out;
 }
 
-const std::vector<float>& Session::logits() const { return s_->s->logits(); }
-int64_t Session::n_past() const { return s_->s->n_past(); }
-int64_t Session::n_ctx() const { return s_->s->n_ctx(); }
-const std::vector<int32_t>& Session::history() const { return s_->s->history(); }
-Timings Session::timings() const { return s_->timings; }
-const Model& Session::model() const { return s_->model; }
+const std::vector<float>& Session::logits() const {
+  return s_->s->logits();
+}
+int64_t Session::n_past() const {
+  return s_->s->n_past();
+}
+int64_t Session::n_ctx() const {
+  return s_->s->n_ctx();
+}
+const std::vector<int32_t>& Session::history() const {
+  return s_->s->history();
+}
+Timings Session::timings() const {
+  return s_->timings;
+}
+const Model& Session::model() const {
+  return s_->model;
+}
 
 KvReport Session::kv() const {
   KvReport k;

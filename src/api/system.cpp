@@ -7,7 +7,7 @@
 #include "core/byte_size.h"
 #include "core/compute_peak.h"
 #include "core/error.h"
-#include "kv/kv_types.h"
+#include "quant/kv_types.h"
 
 #ifndef SPARKV_VERSION
 #define SPARKV_VERSION "0.1.0"
@@ -22,20 +22,30 @@ void set_threads(int n) {
   omp_set_num_threads(n);
 }
 
-int max_threads() { return omp_get_max_threads(); }
+int max_threads() {
+  return omp_get_max_threads();
+}
 
 double measure_bandwidth_gbs(size_t bytes, int threads) {
   return sparkv::measure_bandwidth_gbs(bytes, threads);
 }
-double measure_fma_gflops(int threads) { return sparkv::measure_fma_gflops(threads); }
+double measure_fma_gflops(int threads) {
+  return sparkv::measure_fma_gflops(threads);
+}
 
 uint64_t parse_byte_size(std::string_view text, std::string_view what) {
   return sparkv::parse_byte_size(text, what);
 }
-std::string format_bytes(uint64_t n) { return sparkv::format_bytes(n); }
+std::string format_bytes(uint64_t n) {
+  return sparkv::format_bytes(n);
+}
 
-std::string cache_type_names() { return kv_dtype_names(); }
+std::string cache_type_names() {
+  return kv_dtype_names();
+}
 
-std::string version() { return SPARKV_VERSION; }
+std::string version() {
+  return SPARKV_VERSION;
+}
 
 }  // namespace sparkv::api

@@ -15,7 +15,7 @@
 
 #include "attn/attn_block_avx2_inl.h"
 #include "attn/attn_state.h"
-#include "kv/kv_types.h"
+#include "quant/kv_types.h"
 
 namespace sparkv::attn_avx512 {
 namespace {

@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "kv/kv_types.h"
+#include "quant/kv_types.h"
 
 namespace sparkv {
 

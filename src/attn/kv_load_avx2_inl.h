@@ -1,6 +1,7 @@
 // AVX2/FMA/F16C loads of cached K/V rows of every KV cache type into f32 registers. Include only
 // from *_avx2.cpp units (they are compiled with the matching -m flags and reached through runtime
-// dispatch); everything is in an unnamed namespace so that no AVX2 copy can stand in for another symbol.
+// dispatch); everything is in an unnamed namespace so that no AVX2 copy can stand in for another
+// symbol.
 //
 // KvLoad<T>::kVecs registers of 8 floats are produced per step: 1 for f32/f16/bf16 (8 elements, so
 // D % 8 == 0 suffices) and 4 for the 32-element block types. Block values are rebuilt exactly as
@@ -13,7 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kv/kv_types.h"
+#include "quant/kv_types.h"
 
 namespace sparkv::kv_avx2 {
 namespace {  // one private copy per AVX2 unit
@@ -40,10 +41,10 @@ static inline void i8x16_to_ps(__m128i x, __m256* a, __m256* b) {
 
 // Lanes of element group i (elements 8i..8i+7) get bit (8i + lane) of qh, moved to bit 4.
 static inline __m256i q5_high_bits(uint32_t qh, int i) {
-  const __m256i shifts = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                          _mm256_set1_epi32(8 * i));
-  const __m256i bit = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(qh)), shifts),
-                                       _mm256_set1_epi32(1));
+  const __m256i shifts =
+      _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * i));
+  const __m256i bit = _mm256_and_si256(
+      _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(qh)), shifts), _mm256_set1_epi32(1));
   return _mm256_slli_epi32(bit, 4);
 }
 
@@ -81,7 +82,8 @@ template <>
 struct KvLoad<KvDtype::kBF16> {
   static constexpr int kVecs = 1;
   static inline void load(const uint8_t* row, int i, __m256* x) {
-    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16 * i)));
+    const __m256i w =
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16 * i)));
     x[0] = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
   }
 };
@@ -173,15 +175,24 @@ struct KvLoad<KvDtype::kIQ4_NL> {
 template <typename F>
 static inline auto dispatch_kv_type(KvDtype t, F&& f) {
   switch (t) {
-    case KvDtype::kF32: return f.template operator()<KvDtype::kF32>();
-    case KvDtype::kF16: return f.template operator()<KvDtype::kF16>();
-    case KvDtype::kBF16: return f.template operator()<KvDtype::kBF16>();
-    case KvDtype::kQ8_0: return f.template operator()<KvDtype::kQ8_0>();
-    case KvDtype::kQ4_0: return f.template operator()<KvDtype::kQ4_0>();
-    case KvDtype::kQ4_1: return f.template operator()<KvDtype::kQ4_1>();
-    case KvDtype::kQ5_0: return f.template operator()<KvDtype::kQ5_0>();
-    case KvDtype::kQ5_1: return f.template operator()<KvDtype::kQ5_1>();
-    case KvDtype::kIQ4_NL: break;
+    case KvDtype::kF32:
+      return f.template operator()<KvDtype::kF32>();
+    case KvDtype::kF16:
+      return f.template operator()<KvDtype::kF16>();
+    case KvDtype::kBF16:
+      return f.template operator()<KvDtype::kBF16>();
+    case KvDtype::kQ8_0:
+      return f.template operator()<KvDtype::kQ8_0>();
+    case KvDtype::kQ4_0:
+      return f.template operator()<KvDtype::kQ4_0>();
+    case KvDtype::kQ4_1:
+      return f.template operator()<KvDtype::kQ4_1>();
+    case KvDtype::kQ5_0:
+      return f.template operator()<KvDtype::kQ5_0>();
+    case KvDtype::kQ5_1:
+      return f.template operator()<KvDtype::kQ5_1>();
+    case KvDtype::kIQ4_NL:
+      break;
   }
   return f.template operator()<KvDtype::kIQ4_NL>();
 }

@@ -1,12 +1,13 @@
 // Attention over SparK-compressed keys, computed directly on the packed form (spec §4.1):
 //   logit = q·k_kept + r_t · Σ_{j pruned} σ_{t,j} · q_j · w_j
-// where w_j is the head's per-channel recovery weight (c_j = n_j^{-1/2} for mean recovery, 1 for the
-// constant one) and σ the stored sign of the pruned key. No dense copy of the keys is ever made.
+// where w_j is the head's per-channel recovery weight (c_j = n_j^{-1/2} for mean recovery, 1 for
+// the constant one) and σ the stored sign of the pruned key. No dense copy of the keys is ever
+// made.
 #pragma once
 
 #include <cstdint>
 
-#include "kv/kv_types.h"
+#include "quant/kv_types.h"
 
 namespace sparkv {
 
@@ -23,17 +24,17 @@ const char* spark_key_quant_name(SparkKeyQuant kq);
 struct SparkView {
   int D = 0;
   int64_t n = 0;
-  const uint8_t* kmask = nullptr;   // [n, D/8] bit j%8 of byte j/8: channel j kept
-  const uint8_t* kpos = nullptr;    // [n, D/8] pruned channels whose key was > 0 (σ = +1)
-  const uint16_t* r = nullptr;      // [n] fp16 recovery scale r_t (0 = no recovery)
+  const uint8_t* kmask = nullptr;  // [n, D/8] bit j%8 of byte j/8: channel j kept
+  const uint8_t* kpos = nullptr;   // [n, D/8] pruned channels whose key was > 0 (σ = +1)
+  const uint16_t* r = nullptr;     // [n] fp16 recovery scale r_t (0 = no recovery)
   // Kept key values, token-major, ascending channel (+16 bytes pad): f16, int8 or packed int4.
   const void* kvals = nullptr;
   SparkKeyQuant kq = SparkKeyQuant::kF16;
-  const uint16_t* kscale = nullptr; // [n] fp16 scale d of each token's kept values (q8 / q4)
-  const uint32_t* koffs = nullptr;  // [n+1] start of each token's kept values; null when fixed
-  int k_fixed = 0;                  // kept per token when koffs is null
-  int k_stride = 0;                 // stream elements per token when koffs is null (q4: even)
-  const float* w = nullptr;         // [D] per-channel recovery weight
+  const uint16_t* kscale = nullptr;  // [n] fp16 scale d of each token's kept values (q8 / q4)
+  const uint32_t* koffs = nullptr;   // [n+1] start of each token's kept values; null when fixed
+  int k_fixed = 0;                   // kept per token when koffs is null
+  int k_stride = 0;                  // stream elements per token when koffs is null (q4: even)
+  const float* w = nullptr;          // [D] per-channel recovery weight
   // Values: dense rows [n, kv_row_bytes(v_type, D)] unless pruned.
   const void* v = nullptr;
   KvDtype v_type = KvDtype::kF16;
@@ -43,9 +44,9 @@ struct SparkView {
   const uint16_t* vfill = nullptr;  // [n] fp16 fill for pruned value channels
   // Sampled recoveries (normal / exponential) regenerate their per-channel magnitudes from a
   // counter-based hash; they run on the scalar path only.
-  int sampled = 0;                  // 0 none, 1 normal, 2 exponential
+  int sampled = 0;  // 0 none, 1 normal, 2 exponential
   uint64_t sample_key = 0;
-  const uint16_t* tau = nullptr;    // [n] fp16 clip for sampled scores (τ_t)
+  const uint16_t* tau = nullptr;  // [n] fp16 clip for sampled scores (τ_t)
 
   // Stream element (not byte) where token t's kept key values start.
   int64_t kval_offset(int64_t t) const { return koffs ? koffs[t] : t * k_stride; }

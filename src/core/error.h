@@ -20,7 +20,7 @@ template <typename... Args>
 }  // namespace sparkv
 
 // Checks that stay on in release builds: they guard against bad input, not programmer errors.
-#define SPARKV_CHECK(cond, ...)            \
-  do {                                     \
+#define SPARKV_CHECK(cond, ...)               \
+  do {                                        \
     if (!(cond)) ::sparkv::fail(__VA_ARGS__); \
   } while (0)

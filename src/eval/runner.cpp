@@ -84,9 +84,9 @@ std::vector<Recipe> parse_recipes(const std::vector<std::string>& specs) {
 }
 
 struct SampleRunner::Trace {
-  std::vector<int32_t> tokens;                // full-cache greedy tokens (a final stop included)
-  std::vector<std::vector<double>> logp;      // [step < N][n_vocab]
-  std::vector<std::vector<float>> att;        // [layer][fed token, n_head, D]
+  std::vector<int32_t> tokens;            // full-cache greedy tokens (a final stop included)
+  std::vector<std::vector<double>> logp;  // [step < N][n_vocab]
+  std::vector<std::vector<float>> att;    // [layer][fed token, n_head, D]
 };
 
 SampleRunner::SampleRunner(const Model& model, const Tokenizer& tok, RunnerOptions opts)
@@ -95,7 +95,8 @@ SampleRunner::SampleRunner(const Model& model, const Tokenizer& tok, RunnerOptio
                "eval: --fidelity-tokens {} out of range [0, 4096]", opts.fidelity_tokens);
   stop_ids_ = model.config().eos_ids;
   for (int32_t id : tok.stop_ids())
-    if (std::find(stop_ids_.begin(), stop_ids_.end(), id) == stop_ids_.end()) stop_ids_.push_back(id);
+    if (std::find(stop_ids_.begin(), stop_ids_.end(), id) == stop_ids_.end())
+      stop_ids_.push_back(id);
 }
 
 bool SampleRunner::is_stop(int32_t id) const {
@@ -149,7 +150,8 @@ void feed_answer_prefix(Session& s, const EvalItem& item, ForwardObserver* obs) 
 
 void SampleRunner::finish(const EvalItem& item, RecipeOutcome* o) const {
   o->text = tok_.decode(o->ids, /*skip_special=*/true);
-  o->score = score_sample(item.metric, o->text, item.answers, item.all_classes, item.first_line_only);
+  o->score =
+      score_sample(item.metric, o->text, item.answers, item.all_classes, item.first_line_only);
 }
 
 RecipeOutcome SampleRunner::decode_reference(Session& s, const EvalItem& item, Trace* trace) const {
@@ -180,7 +182,8 @@ RecipeOutcome SampleRunner::decode_reference(Session& s, const EvalItem& item, T
   return o;
 }
 
-RecipeOutcome SampleRunner::decode_recipe(Session& s, const EvalItem& item, const Trace* trace) const {
+RecipeOutcome SampleRunner::decode_recipe(Session& s, const EvalItem& item,
+                                          const Trace* trace) const {
   const ModelConfig& c = model_.config();
   const size_t n_eff = trace ? trace->logp.size() : 0;
   AttentionRecorder cmp(c.n_layer, c.n_head, c.head_dim);
@@ -316,8 +319,8 @@ SampleOutcome SampleRunner::run(const EvalItem& item, const std::vector<Recipe>&
   return out;
 }
 
-std::vector<RecipeOutcome> SampleRunner::run_from_scratch(const EvalItem& item,
-                                                          const std::vector<Recipe>& recipes) const {
+std::vector<RecipeOutcome> SampleRunner::run_from_scratch(
+    const EvalItem& item, const std::vector<Recipe>& recipes) const {
   SessionOptions so;
   so.n_ctx = n_ctx_for(item);
   so.kv_types = opts_.kv_types;

@@ -10,8 +10,8 @@
 
 #include "eval/fidelity.h"
 #include "eval/suite.h"
-#include "kv/kv_types.h"
 #include "press/press.h"
+#include "quant/kv_types.h"
 
 namespace sparkv {
 
@@ -19,8 +19,8 @@ class Model;
 class Tokenizer;
 
 struct Recipe {
-  std::string label;     // as the user wrote it
-  std::string key;       // canonical spec (PressPipeline::spec()), "full" for the full cache
+  std::string label;  // as the user wrote it
+  std::string key;    // canonical spec (PressPipeline::spec()), "full" for the full cache
   PressPipeline pipeline;
 };
 // Parses the --press specs; "full" is always present and first; duplicates (same canonical spec)
@@ -28,21 +28,21 @@ struct Recipe {
 std::vector<Recipe> parse_recipes(const std::vector<std::string>& specs);
 
 struct RecipeOutcome {
-  std::string recipe;                 // Recipe::key
-  std::vector<int32_t> ids;           // the answer's tokens (a stop token excluded)
+  std::string recipe;        // Recipe::key
+  std::vector<int32_t> ids;  // the answer's tokens (a stop token excluded)
   std::string text;
-  double score = 0;                   // in [0, 1]
-  size_t kv_bytes = 0;                // right after compression
+  double score = 0;     // in [0, 1]
+  size_t kv_bytes = 0;  // right after compression
   Fidelity fidelity;
   double compress_seconds = 0, decode_seconds = 0;
-  std::string stop_reason;            // "stop_token" | "length" | "newline"
+  std::string stop_reason;  // "stop_token" | "length" | "newline"
 };
 
 struct SampleOutcome {
-  int64_t n_prompt = 0;               // prefill tokens (what is compressed)
-  size_t kv_bytes_full = 0;           // the prefill in a dense f16 cache (the savings baseline)
+  int64_t n_prompt = 0;      // prefill tokens (what is compressed)
+  size_t kv_bytes_full = 0;  // the prefill in a dense f16 cache (the savings baseline)
   double prefill_seconds = 0;
-  std::vector<RecipeOutcome> recipes; // in the order of the `run` mask
+  std::vector<RecipeOutcome> recipes;  // in the order of the `run` mask
 };
 
 struct RunnerOptions {

@@ -27,7 +27,8 @@ ExpectedQueryStats expected_query_stats(const float* wq, const float* bq, int n_
   std::vector<double> mu(rows);
   for (int r = 0; r < rows; ++r) {
     double s = bq ? bq[r] : 0.0;
-    for (int e = 0; e < E; ++e) s += static_cast<double>(wq[static_cast<size_t>(r) * E + e]) * h_mean[e];
+    for (int e = 0; e < E; ++e)
+      s += static_cast<double>(wq[static_cast<size_t>(r) * E + e]) * h_mean[e];
     mu[r] = s;
   }
   // Per-head Sigma = W_h Sigma_h W_h^T: A = W Sigma_h ([rows, E], one DGEMM), then per head
@@ -38,8 +39,8 @@ ExpectedQueryStats expected_query_stats(const float* wq, const float* bq, int n_
     std::vector<double> w(wq, wq + static_cast<size_t>(rows) * E);
     std::vector<double> sig(h_cov, h_cov + static_cast<size_t>(E) * E);
     std::vector<double> a(static_cast<size_t>(rows) * E);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, E, E, 1.0, w.data(), E,
-                sig.data(), E, 0.0, a.data(), E);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, E, E, 1.0, w.data(), E, sig.data(),
+                E, 0.0, a.data(), E);
     cov.resize(static_cast<size_t>(n_head) * D * D);
     for (int h = 0; h < n_head; ++h)
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D, D, E, 1.0,
@@ -79,7 +80,8 @@ ExpectedQueryStats expected_query_stats(const float* wq, const float* bq, int n_
         rotate(sg + j, D, col.data());
         for (int i = 0; i < D; ++i) m[static_cast<size_t>(i) * D + j] = col[i];
       }
-      for (int i = 0; i < D; ++i) rotate(m.data() + static_cast<size_t>(i) * D, 1, out + static_cast<size_t>(i) * D);
+      for (int i = 0; i < D; ++i)
+        rotate(m.data() + static_cast<size_t>(i) * D, 1, out + static_cast<size_t>(i) * D);
     }
   }
   return st;
@@ -105,8 +107,8 @@ std::vector<double> expected_attention_scores(const ExpectedQueryStats& st,
     const double* sg = st.cov.empty() ? nullptr : st.cov.data() + static_cast<size_t>(qh) * D * D;
     // K Sigma for every survivor at once ([n, D] x [D, D]); the quadratic form is then a row dot.
     if (sg && n > 0)
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), D, D, 1.0,
-                  k.data(), D, sg, D, 0.0, ks.data(), D);
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), D, D, 1.0, k.data(),
+                  D, sg, D, 0.0, ks.data(), D);
     double mx = -kProtected;
     for (size_t j = n_sink; j < n; ++j) {
       const double* kj = k.data() + j * D;
@@ -163,7 +165,8 @@ class ExpectedAttentionPress : public ScorerPress {
     SPARKV_CHECK(wq.rows == rows && wq.cols == E, "expected: {} is [{}, {}], want [{}, {}]",
                  wq.name, wq.rows, wq.cols, rows, E);
     std::vector<float> w(static_cast<size_t>(rows) * E);
-    for (int r = 0; r < rows; ++r) dequantize_row(wq.type, wq.row(r), w.data() + static_cast<size_t>(r) * E, E);
+    for (int r = 0; r < rows; ++r)
+      dequantize_row(wq.type, wq.row(r), w.data() + static_cast<size_t>(r) * E, E);
     const auto& bq = ctx.model->weights().layers[ctx.layer].bq;
     const ExpectedQueryStats st = expected_query_stats(
         w.data(), bq.empty() ? nullptr : bq.data(), cfg.n_head, cfg.head_dim, E, ctx.hidden_mean,
@@ -196,7 +199,8 @@ std::unique_ptr<Press> make_expected(PressParams& p) {
 }
 
 extern const PressMethod expected_press = {
-    "expected", "Expected Attention: score tokens by the attention future queries are expected to pay",
+    "expected",
+    "Expected Attention: score tokens by the attention future queries are expected to pay",
     "expected:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},

@@ -48,7 +48,8 @@ std::unique_ptr<Press> make_h2o(PressParams& p) {
 }
 
 extern const PressMethod h2o_press = {
-    "h2o", "H2O: keep the tokens with the largest attention summed over all prompt queries",
+    "h2o",
+    "H2O: keep the tokens with the largest attention summed over all prompt queries",
     "h2o:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},

@@ -86,8 +86,8 @@ class RandomPress : public ScorerPress {
     for (size_t h = 0; h < sel.kept.size(); ++h) {
       scores[h].resize(sel.kept[h].size());
       for (size_t j = 0; j < sel.kept[h].size(); ++j)
-        scores[h][j] = random_press_score(seed_, ctx.seed, ctx.layer, static_cast<int>(h),
-                                          sel.kept[h][j]);
+        scores[h][j] =
+            random_press_score(seed_, ctx.seed, ctx.layer, static_cast<int>(h), sel.kept[h][j]);
     }
     return scores;
   }
@@ -127,7 +127,8 @@ std::unique_ptr<Press> make_random(PressParams& p) {
 }
 
 extern const PressMethod streamingllm_press = {
-    "streamingllm", "StreamingLLM: the first sinks tokens and the most recent ones",
+    "streamingllm",
+    "StreamingLLM: the first sinks tokens and the most recent ones",
     "streamingllm:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
@@ -135,14 +136,16 @@ extern const PressMethod streamingllm_press = {
     make_streamingllm};
 
 extern const PressMethod knorm_press = {
-    "knorm", "Key norm: keep the tokens with the smallest key L2 norm",
+    "knorm",
+    "Key norm: keep the tokens with the smallest key L2 norm",
     "knorm:ratio=0.5",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},
     make_knorm};
 
 extern const PressMethod random_press = {
-    "random", "Random eviction (a floor for the other methods)",
+    "random",
+    "Random eviction (a floor for the other methods)",
     "random:ratio=0.5",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},

@@ -19,7 +19,9 @@ int64_t floor_div(int64_t a, int64_t b) {
 }
 
 // Python 3 round(): half to even (nearbyint under the default rounding mode).
-int64_t py_round(double x) { return static_cast<int64_t>(std::nearbyint(x)); }
+int64_t py_round(double x) {
+  return static_cast<int64_t>(std::nearbyint(x));
+}
 
 // The fork's default compression_ratio, which its PyramidKV fallback uses under
 // max_capacity_prompt (spec §1.1 hazard 1).
@@ -117,9 +119,12 @@ int64_t PyramidKvPress::n_kept(const PressContext& ctx, int64_t n) const {
   SPARKV_CHECK(ctx.config != nullptr, "pyramidkv: the press context has no model config");
   const int L = ctx.config->n_layer;
   int64_t k;
-  if (budget_.budget <= 0) k = pyramidkv_kept_kvpress(n, budget_.ratio, window_, beta_, L, ctx.layer);
-  else if (compat_) k = pyramidkv_kept_fork(n, budget_.budget, window_, beta_, L, ctx.layer);
-  else k = pyramidkv_kept_kvf(n, budget_.budget, window_, beta_, L, ctx.layer);
+  if (budget_.budget <= 0)
+    k = pyramidkv_kept_kvpress(n, budget_.ratio, window_, beta_, L, ctx.layer);
+  else if (compat_)
+    k = pyramidkv_kept_fork(n, budget_.budget, window_, beta_, L, ctx.layer);
+  else
+    k = pyramidkv_kept_kvf(n, budget_.budget, window_, beta_, L, ctx.layer);
   return std::clamp<int64_t>(k, 0, n);
 }
 
@@ -159,7 +164,8 @@ std::unique_ptr<Press> make_pyramidkv(PressParams& p) {
 }
 
 extern const PressMethod snapkv_press = {
-    "snapkv", "SnapKV: keep the tokens the last window queries attend to most (pooled)",
+    "snapkv",
+    "SnapKV: keep the tokens the last window queries attend to most (pooled)",
     "snapkv:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},
@@ -168,7 +174,8 @@ extern const PressMethod snapkv_press = {
     make_snapkv};
 
 extern const PressMethod pyramidkv_press = {
-    "pyramidkv", "PyramidKV: SnapKV with budgets shrinking from the first layer to the last",
+    "pyramidkv",
+    "PyramidKV: SnapKV with budgets shrinking from the first layer to the last",
     "pyramidkv:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"},

@@ -55,7 +55,8 @@ std::unique_ptr<Press> make_tova(PressParams& p) {
 }
 
 extern const PressMethod tova_press = {
-    "tova", "TOVA: keep the tokens the last prompt query attends to most",
+    "tova",
+    "TOVA: keep the tokens the last prompt query attends to most",
     "tova:budget=512",
     {{"budget", "tokens kept per KV head, window included (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},

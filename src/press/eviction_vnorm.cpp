@@ -42,7 +42,8 @@ std::unique_ptr<Press> make_vnorm(PressParams& p) {
 }  // namespace
 
 extern const PressMethod vnorm_press = {
-    "vnorm", "VNorm: keep the tokens with the largest value norm (the adding-a-press example)",
+    "vnorm",
+    "VNorm: keep the tokens with the largest value norm (the adding-a-press example)",
     "vnorm:ratio=0.5",
     {{"budget", "tokens kept per KV head (give budget or ratio)"},
      {"ratio", "fraction of the prompt's tokens evicted, in [0, 1)"}},

@@ -19,7 +19,7 @@ struct PressKeyDoc {
 };
 
 struct PressMethod {
-  const char* name;  // the recipe's method token ("snapkv")
+  const char* name;     // the recipe's method token ("snapkv")
   const char* help;     // one line
   const char* example;  // a valid recipe using it (tests parse it; docs show it)
   std::vector<PressKeyDoc> keys;

@@ -83,8 +83,8 @@ std::string PressParams::get_choice(const std::string& key, const std::string& f
 void PressParams::declared(const std::string& key) const {
   // A factory reading a key its registration does not list is a bug in that press, not bad input.
   SPARKV_CHECK(std::find(valid_.begin(), valid_.end(), key) != valid_.end(),
-               "internal: press '{}' reads key '{}' that its registration does not declare", method_,
-               key);
+               "internal: press '{}' reads key '{}' that its registration does not declare",
+               method_, key);
 }
 
 void PressParams::finish() const {

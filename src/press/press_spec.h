@@ -1,6 +1,7 @@
-// The recipe grammar:  spec := "full" | press ("+" press)* ;  press := method [":" key "=" value ("," key "=" value)*]
-// e.g. "snapkv:budget=128+spark:ratio=0.8", "pyramidkv:budget=512+think:ratio=0.5", "full".
-// Errors name the offending token and list the valid methods or keys.
+// The recipe grammar:  spec := "full" | press ("+" press)* ;  press := method [":" key "=" value
+// ("," key "=" value)*] e.g. "snapkv:budget=128+spark:ratio=0.8",
+// "pyramidkv:budget=512+think:ratio=0.5", "full". Errors name the offending token and list the
+// valid methods or keys.
 #pragma once
 
 #include <map>

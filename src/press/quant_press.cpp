@@ -9,9 +9,9 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "kv/kv_types.h"
 #include "press/eviction_common.h"
 #include "press/press_registry.h"
+#include "quant/kv_types.h"
 
 namespace sparkv {
 
@@ -56,7 +56,8 @@ std::unique_ptr<Press> make_quant(PressParams& p) {
 }
 
 extern const PressMethod quant_press = {
-    "quant", "Dense cache re-stored in a llama.cpp cache type after prefill",
+    "quant",
+    "Dense cache re-stored in a llama.cpp cache type after prefill",
     "quant:k=q8_0,v=q8_0",
     {{"k", "key type: f32 | f16 | bf16 | q8_0 | q4_0 | ... (f16)"},
      {"v", "value type, as k (f16)"}},

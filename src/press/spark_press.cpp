@@ -105,11 +105,14 @@ std::unique_ptr<Press> make_spark(PressParams& p) {
 }
 
 extern const PressMethod spark_press = {
-    "spark", "SparK: prune key channels per token (unstructured), recover the pruned ones at attention",
+    "spark",
+    "SparK: prune key channels per token (unstructured), recover the pruned ones at attention",
     "spark:ratio=0.8",
-    {{"ratio", "λ: fraction of key channels pruned per token, in [0, 1) (required for variant=fixed)"},
+    {{"ratio",
+      "λ: fraction of key channels pruned per token, in [0, 1) (required for variant=fixed)"},
      {"window", "last prompt queries that score channels (32)"},
-     {"recovery", "how pruned channels are recovered: scaled (default), mean (the paper's), zero, ..."},
+     {"recovery",
+      "how pruned channels are recovered: scaled (default), mean (the paper's), zero, ..."},
      {"variant", "fixed (ratio per token) | g (per-head group budget) | p (top-p of saliency)"},
      {"p", "saliency mass kept per token with variant=p, in (0, 1] (0.99)"},
      {"values", "fraction of value channels pruned per token, in [0, 1) (0)"},

@@ -87,7 +87,8 @@ std::unique_ptr<Press> make_think(PressParams& p) {
 }
 
 extern const PressMethod think_press = {
-    "think", "ThinK: prune the same key channels for every token of a head (structured), packed",
+    "think",
+    "ThinK: prune the same key channels for every token of a head (structured), packed",
     "think:ratio=0.5",
     {{"ratio", "fraction of key channels pruned per head, in [0, 1) (required)"},
      {"window", "last prompt queries that score channels (32)"},

@@ -23,7 +23,8 @@ class ThinkPress : public Press {
   ThinkPress(double ratio, int window, int recent);
   std::string spec() const override;
   PressNeeds needs() const override { return {.window = window_}; }
-  std::unique_ptr<LayerCache> build(const PressContext& ctx, const TokenSelection& sel) const override;
+  std::unique_ptr<LayerCache> build(const PressContext& ctx,
+                                    const TokenSelection& sel) const override;
   bool is_storage() const override { return true; }
 
  private:

@@ -26,8 +26,10 @@ size_t fit_prompt(std::vector<int32_t>& prompt, int64_t room, TruncateMode mode)
                "prompt of {} tokens exceeds the {} tokens of room in the context (raise --ctx-size "
                "or pass --truncate middle)",
                n, room);
-  SPARKV_CHECK(room >= 2, "no room for the prompt: {} tokens of context left (raise --ctx-size or "
-               "lower --n-predict)", room);
+  SPARKV_CHECK(room >= 2,
+               "no room for the prompt: {} tokens of context left (raise --ctx-size or "
+               "lower --n-predict)",
+               room);
   // int(room / 2) from each end, exactly as LongBench's pred.py (an odd room leaves one unused).
   const int64_t half = room / 2;
   std::copy(prompt.end() - half, prompt.end(), prompt.begin() + half);
@@ -43,8 +45,7 @@ GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, Sa
   SPARKV_CHECK(session.n_past() + static_cast<int64_t>(prompt.size()) <= session.n_ctx(),
                "prompt of {} tokens exceeds the context size of {} tokens (raise --ctx-size or "
                "pass --truncate middle)",
-               prompt.size(),
-               session.n_ctx() - session.n_past());
+               prompt.size(), session.n_ctx() - session.n_past());
   GenerateResult r;
   auto t0 = std::chrono::steady_clock::now();
   session.feed(prompt, opts.prefill_observer);
@@ -68,7 +69,8 @@ void decode(Session& session, Sampler& sampler, const GenerateOptions& opts, Gen
   for (int i = 0; i < opts.n_predict; ++i) {
     const int32_t id = sampler.sample(session.logits().data(), V, session.history());
     r.ids.push_back(id);
-    const bool stop = std::find(opts.stop_ids.begin(), opts.stop_ids.end(), id) != opts.stop_ids.end();
+    const bool stop =
+        std::find(opts.stop_ids.begin(), opts.stop_ids.end(), id) != opts.stop_ids.end();
     if (opts.on_token && !opts.on_token(id)) {
       r.stop_reason = "callback";
       break;

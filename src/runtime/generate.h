@@ -29,8 +29,8 @@ struct GenerateResult {
   double prefill_seconds = 0;
   double compress_seconds = 0;
   double decode_seconds = 0;
-  int decode_steps = 0;      // forward passes during decoding
-  std::string stop_reason;   // "stop_token" | "length" | "callback"
+  int decode_steps = 0;     // forward passes during decoding
+  std::string stop_reason;  // "stop_token" | "length" | "callback"
 };
 
 // What to do with a prompt longer than the room it has (sparkv run --truncate).

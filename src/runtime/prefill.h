@@ -22,7 +22,7 @@ class Prefill {
   Prefill(Session& session, const std::vector<int32_t>& ids, const PressNeeds& needs);
 
   int64_t n_prompt() const { return n_prompt_; }
-  double seconds() const { return seconds_; }     // the prefill's wall time
+  double seconds() const { return seconds_; }  // the prefill's wall time
   const PressNeeds& needs() const { return needs_; }
   Session& session() const { return session_; }
 

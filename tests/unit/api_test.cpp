@@ -85,8 +85,7 @@ TEST(PublicApi, ForksEqualFreshSessions) {
   const api::Model m = api::Model::load(kModel);
   const auto ids = m.tokenizer().encode(passkey_prompt(30));
   const std::vector<api::Recipe> recipes = {api::Recipe::parse("spark:ratio=0.8"),
-                                            api::Recipe::parse("h2o:budget=120"),
-                                            api::Recipe()};
+                                            api::Recipe::parse("h2o:budget=120"), api::Recipe()};
   api::Session base(m);
   base.prefill(ids, recipes);  // one prefill records what every recipe needs
   api::GenerateOptions go;

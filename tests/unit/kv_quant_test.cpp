@@ -21,10 +21,10 @@
 #include "core/error.h"
 #include "core/fp16.h"
 #include "kv/dense_cache.h"
-#include "kv/kv_types.h"
 #include "kv/spark_cache.h"
 #include "press/press_spec.h"
 #include "press/spark_select.h"
+#include "quant/kv_types.h"
 
 namespace sparkv {
 namespace {

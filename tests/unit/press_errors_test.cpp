@@ -90,7 +90,8 @@ TEST(PressErrors, CanonicalSpecsRoundTrip) {
   for (const char* spec :
        {"snapkv:budget=128", "pyramidkv:ratio=0.5,compat=1", "streamingllm:budget=256",
         "h2o:ratio=0.3", "tova:budget=64", "knorm:budget=64", "random:ratio=0.2,seed=3",
-        "expected:ratio=0.5,vnorm=0", "think:ratio=0.5,recent=32", "pyramidkv:budget=512+think:ratio=0.5"}) {
+        "expected:ratio=0.5,vnorm=0", "think:ratio=0.5,recent=32",
+        "pyramidkv:budget=512+think:ratio=0.5"}) {
     const PressPipeline p = parse_press_spec(spec);
     EXPECT_EQ(parse_press_spec(p.spec()).spec(), p.spec()) << spec;
   }

@@ -6,9 +6,9 @@
 #include <random>
 #include <vector>
 
-#include "kv/kv_types.h"
 #include "press/press_spec.h"
 #include "press_fixture_util.h"
+#include "quant/kv_types.h"
 
 namespace sparkv {
 namespace {
@@ -34,8 +34,10 @@ struct RandomCase {
     for (int h = 0; h < n_kv; ++h)
       for (int t = 0; t < T; ++t)
         for (int d = 0; d < D; ++d) {
-          kt[(static_cast<size_t>(t) * n_kv + h) * D + d] = k[(static_cast<size_t>(h) * T + t) * D + d];
-          vt[(static_cast<size_t>(t) * n_kv + h) * D + d] = v[(static_cast<size_t>(h) * T + t) * D + d];
+          kt[(static_cast<size_t>(t) * n_kv + h) * D + d] =
+              k[(static_cast<size_t>(h) * T + t) * D + d];
+          vt[(static_cast<size_t>(t) * n_kv + h) * D + d] =
+              v[(static_cast<size_t>(h) * T + t) * D + d];
         }
     cache->append(kt.data(), vt.data(), T);
     cfg.n_layer = 1;

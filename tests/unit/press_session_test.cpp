@@ -63,7 +63,8 @@ const Prefilled& prefilled(const std::string& name) {
   so.n_ctx = 1024;
   so.prefill_chunk = 256;  // several chunks: column sums and window capture span chunks
   p.session = std::make_unique<Session>(*p.model, so);
-  p.capture = std::make_unique<PrefillCapture>(cfg, PressNeeds{.window = 64, .attn_colsum = true, .hidden_stats = true}, 0, kPrompt);
+  p.capture = std::make_unique<PrefillCapture>(
+      cfg, PressNeeds{.window = 64, .attn_colsum = true, .hidden_stats = true}, 0, kPrompt);
   p.session->feed(prompt_ids(cfg.n_vocab), p.capture.get());
   return cache.emplace(name, std::move(p)).first->second;
 }

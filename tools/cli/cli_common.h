@@ -4,8 +4,8 @@
 #include <string>
 #include <utility>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "sparkv/error.h"
 
@@ -16,8 +16,8 @@ template <typename... Args>
 [[noreturn]] inline void fail(fmt::format_string<Args...> f, Args&&... args) {
   throw Error(fmt::format(f, std::forward<Args>(args)...));
 }
-#define CLI_CHECK(cond, ...)                  \
-  do {                                        \
+#define CLI_CHECK(cond, ...)                       \
+  do {                                             \
     if (!(cond)) ::sparkv::cli::fail(__VA_ARGS__); \
   } while (0)
 

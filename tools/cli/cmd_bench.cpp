@@ -66,8 +66,7 @@ std::vector<int64_t> parse_list(const std::string& s) {
     try {
       size_t used = 0;
       const long long v = std::stoll(item, &used);
-      CLI_CHECK(used == item.size() && v >= 0, "--depth: '{}' is not a non-negative integer",
-                   item);
+      CLI_CHECK(used == item.size() && v >= 0, "--depth: '{}' is not a non-negative integer", item);
       out.push_back(v);
     } catch (const std::logic_error&) {
       fail("--depth: '{}' is not a non-negative integer", item);

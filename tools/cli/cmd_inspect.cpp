@@ -26,14 +26,21 @@ void inspect(const InspectArgs& a) {
   j["format"] = c.format;
   j["architecture"] = c.architecture;
   j["architecture_name"] = c.architecture_name;
-  j["hparams"] = {{"n_layer", c.n_layer},         {"n_embd", c.n_embd},
-                  {"n_head", c.n_head},           {"n_head_kv", c.n_head_kv},
-                  {"head_dim", c.head_dim},       {"n_ff", c.n_ff},
-                  {"n_vocab", c.n_vocab},         {"n_ctx_train", c.n_ctx_train},
-                  {"norm_eps", c.norm_eps},       {"rope_theta", c.rope_theta},
+  j["hparams"] = {{"n_layer", c.n_layer},
+                  {"n_embd", c.n_embd},
+                  {"n_head", c.n_head},
+                  {"n_head_kv", c.n_head_kv},
+                  {"head_dim", c.head_dim},
+                  {"n_ff", c.n_ff},
+                  {"n_vocab", c.n_vocab},
+                  {"n_ctx_train", c.n_ctx_train},
+                  {"norm_eps", c.norm_eps},
+                  {"rope_theta", c.rope_theta},
                   {"rope_scaling", c.rope_scaling},
-                  {"rope_factor", c.rope_factor}, {"qkv_bias", c.qkv_bias},
-                  {"qk_norm", c.qk_norm},         {"tied_embeddings", c.tied_embeddings}};
+                  {"rope_factor", c.rope_factor},
+                  {"qkv_bias", c.qkv_bias},
+                  {"qk_norm", c.qk_norm},
+                  {"tied_embeddings", c.tied_embeddings}};
   j["weight_bytes"] = c.weight_bytes;
   nlohmann::json tensors = nlohmann::json::array();
   for (const api::TensorInfo& t : c.tensors)
@@ -56,7 +63,8 @@ void inspect(const InspectArgs& a) {
   }
   std::printf("model:        %s (%s)\n", path.c_str(), c.format.c_str());
   std::printf("architecture: %s (%s)\n", c.architecture.c_str(), c.architecture_name.c_str());
-  for (auto& [k, v] : j["hparams"].items()) std::printf("  %-16s %s\n", k.c_str(), v.dump().c_str());
+  for (auto& [k, v] : j["hparams"].items())
+    std::printf("  %-16s %s\n", k.c_str(), v.dump().c_str());
   std::printf("weights:      %.2f MiB in %zu tensors\n", c.weight_bytes / 1048576.0,
               tensors.size());
   if (a.tensors)
@@ -79,7 +87,8 @@ void inspect(const InspectArgs& a) {
 void register_inspect(CLI::App& app) {
   auto a = std::make_shared<InspectArgs>();
   CLI::App* c = app.add_subcommand("inspect", "Show a model's architecture, tensors and tokenizer");
-  c->add_option("-m,--model", a->model, "GGUF file or Hugging Face folder (default: embedded model)");
+  c->add_option("-m,--model", a->model,
+                "GGUF file or Hugging Face folder (default: embedded model)");
   c->add_flag("--json", a->json, "Machine-readable output");
   c->add_flag("!--no-tensors", a->tensors, "Omit the tensor list");
   c->callback([a] { inspect(*a); });

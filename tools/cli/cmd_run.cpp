@@ -48,7 +48,8 @@ size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room) {
 
 void run(const RunArgs& a) {
   api::set_threads(a.threads);
-  if (a.prompt.empty() == a.prompt_file.empty()) throw Error("give exactly one of -p TEXT or -f FILE");
+  if (a.prompt.empty() == a.prompt_file.empty())
+    throw Error("give exactly one of -p TEXT or -f FILE");
   const std::string model_path = a.model.empty() ? default_model_path() : a.model;
   const api::Model model = api::Model::load(model_path, {.tokenizer = a.tokenizer});
   const api::Tokenizer& tok = model.tokenizer();
@@ -66,7 +67,8 @@ void run(const RunArgs& a) {
 
   api::SessionOptions so;
   so.n_ctx = a.ctx;
-  if (!a.kv_mem_limit.empty()) so.kv_mem_limit = api::parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
+  if (!a.kv_mem_limit.empty())
+    so.kv_mem_limit = api::parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
   if (a.truncate != "error" && a.truncate != "middle")
     throw Error("unknown --truncate mode '" + a.truncate + "' (valid: error, middle)");
   so.cache_type_k = a.cache_type_k;

@@ -31,7 +31,9 @@ std::string kv_dtype_names();
 int kv_block_elems(KvDtype t);
 // Bytes per block (4, 2, 2, 34, 18, 20, 22, 24, 18).
 int kv_block_bytes(KvDtype t);
-inline bool kv_is_block(KvDtype t) { return kv_block_elems(t) > 1; }
+inline bool kv_is_block(KvDtype t) {
+  return kv_block_elems(t) > 1;
+}
 // Bytes of one cached row of D channels (D a multiple of the block size).
 size_t kv_row_bytes(KvDtype t, int D);
 // Throws unless a row of D channels can be stored as `t` (block types need D % 32 == 0);

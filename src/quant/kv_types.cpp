@@ -1,4 +1,4 @@
-#include "kv/kv_types.h"
+#include "quant/kv_types.h"
 
 #include <cmath>
 #include <cstring>
