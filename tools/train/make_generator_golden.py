@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the generators' golden samples (for the C++ port's byte-for-byte test).
 
-    /usr/bin/python3 tools/train/make_golden.py --out data/golden/generators.jsonl
+    /usr/bin/python3 tools/train/make_generator_golden.py --out data/golden/generators.jsonl
 One JSON object a line: the sample record (docs/generators.md §7) + "prompt", "n_prompt_tokens"
 (tokens of the prompt without BOS) and the prompt's token ids.
 """
