@@ -102,8 +102,9 @@ class Model {
   const std::string& path() const;
   ModelInfo info(bool with_tensors = true) const;
   bool has_tokenizer() const;
-  // Throws when the model carries no tokenizer and none was given at load.
-  const Tokenizer& tokenizer() const;
+  // Throws when the model carries no tokenizer and none was given at load. The handle shares the
+  // model's lifetime (it stays valid after every Model handle is gone).
+  Tokenizer tokenizer() const;
   // Ids that end generation: the model's end-of-sequence ids.
   std::vector<int32_t> eos_ids() const;
   size_t weight_bytes() const;

@@ -108,19 +108,12 @@ std::vector<int32_t> Tokenizer::encode_chat(const std::vector<ChatMessage>& mess
 struct Model::State {
   std::unique_ptr<sparkv::Model> model;
   std::shared_ptr<const sparkv::Tokenizer> own_tok;  // --tokenizer override
-  std::optional<Tokenizer> tok;
 };
 
 Model Model::load(const std::string& path, const LoadOptions& opts) {
   auto s = std::make_shared<State>();
   s->model = sparkv::Model::load(path, opts.load_tokenizer && opts.tokenizer.empty());
-  if (!opts.tokenizer.empty()) {
-    s->own_tok = sparkv::Tokenizer::from_hf(opts.tokenizer);
-    s->tok.emplace(s->own_tok);
-  } else if (const sparkv::Tokenizer* t = s->model->tokenizer()) {
-    // The model owns its tokenizer; the handle shares the model's lifetime through the State.
-    s->tok.emplace(std::shared_ptr<const sparkv::Tokenizer>(s, t));
-  }
+  if (!opts.tokenizer.empty()) s->own_tok = sparkv::Tokenizer::from_hf(opts.tokenizer);
   Model m;
   m.s_ = std::move(s);
   return m;
@@ -130,13 +123,16 @@ const std::string& Model::path() const {
   return s_->model->path();
 }
 bool Model::has_tokenizer() const {
-  return s_->tok.has_value();
+  return s_->own_tok || s_->model->tokenizer();
 }
 
-const Tokenizer& Model::tokenizer() const {
-  SPARKV_CHECK(s_->tok.has_value(), "{}: the model carries no tokenizer; pass --tokenizer PATH",
-               path());
-  return *s_->tok;
+Tokenizer Model::tokenizer() const {
+  if (s_->own_tok) return Tokenizer(s_->own_tok);
+  const sparkv::Tokenizer* t = s_->model->tokenizer();
+  SPARKV_CHECK(t != nullptr, "{}: the model carries no tokenizer; pass --tokenizer PATH", path());
+  // The model owns its tokenizer: the handle aliases the model's state and keeps it alive. (Not
+  // stored in the state, which would make a cycle that is never freed.)
+  return Tokenizer(std::shared_ptr<const sparkv::Tokenizer>(s_, t));
 }
 
 std::vector<int32_t> Model::eos_ids() const {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "core/error.h"
 #include "model/model.h"
@@ -126,7 +127,9 @@ void Session::append(const std::vector<int32_t>& ids) {
 
 GenerateResult Session::generate(const GenerateOptions& opts) {
   SPARKV_CHECK(opts.max_tokens >= 0, "max_tokens {} must be >= 0", opts.max_tokens);
-  const Tokenizer* tok = s_->model.has_tokenizer() ? &s_->model.tokenizer() : nullptr;
+  std::optional<Tokenizer> tok_handle;
+  if (s_->model.has_tokenizer()) tok_handle.emplace(s_->model.tokenizer());
+  const Tokenizer* tok = tok_handle ? &*tok_handle : nullptr;
   SPARKV_CHECK(tok != nullptr || opts.stop.empty(),
                "generate: stop strings need a tokenizer; the model carries none");
   for (const auto& st : opts.stop) SPARKV_CHECK(!st.empty(), "generate: an empty stop string");

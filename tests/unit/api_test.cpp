@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -53,9 +54,16 @@ TEST(PublicApi, ModelInfoAndTokenizer) {
   EXPECT_EQ(i.n_head % i.n_head_kv, 0);
   EXPECT_FALSE(i.tensors.empty());
   EXPECT_EQ(m.weight_bytes(), i.weight_bytes);
-  const api::Tokenizer& tok = m.tokenizer();
+  const api::Tokenizer tok = m.tokenizer();
   const auto ids = tok.encode("The pass key is 31808.", false, false);
   EXPECT_EQ(tok.decode(ids), "The pass key is 31808.");
+  // A tokenizer handle keeps what it needs alive after the model handle is gone.
+  std::optional<api::Tokenizer> kept;
+  {
+    const api::Model other = api::Model::load(kModel);
+    kept.emplace(other.tokenizer());
+  }
+  EXPECT_EQ(kept->encode("The pass key is 31808.", false, false), ids);
   // The tokenizer alone (no weights) gives the same ids.
   EXPECT_EQ(api::Tokenizer::load(kModel).encode("The pass key is 31808.", false, false), ids);
 }

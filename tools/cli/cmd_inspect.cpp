@@ -48,7 +48,7 @@ void inspect(const InspectArgs& a) {
   j["n_tensors"] = tensors.size();
   if (a.tensors) j["tensors"] = tensors;
   if (m.has_tokenizer()) {
-    const api::Tokenizer& tok = m.tokenizer();
+    const api::Tokenizer tok = m.tokenizer();
     j["tokenizer"] = {{"kind", tok.kind()},       {"pre", tok.pre()},
                       {"n_vocab", tok.n_vocab()}, {"bos_id", tok.bos_id()},
                       {"eos_id", tok.eos_id()},   {"stop_ids", tok.stop_ids()},
@@ -72,7 +72,7 @@ void inspect(const InspectArgs& a) {
       std::printf("  %-40s %-6s %s\n", t["name"].get<std::string>().c_str(),
                   t["type"].get<std::string>().c_str(), t["shape"].dump().c_str());
   if (m.has_tokenizer()) {
-    const api::Tokenizer& tok = m.tokenizer();
+    const api::Tokenizer tok = m.tokenizer();
     std::printf("tokenizer:    %s (pre %s), %d tokens, bos %d, eos %d\n", tok.kind().c_str(),
                 tok.pre().c_str(), tok.n_vocab(), tok.bos_id(), tok.eos_id());
     const std::string tmpl = tok.chat_template();

@@ -52,7 +52,7 @@ void run(const RunArgs& a) {
     throw Error("give exactly one of -p TEXT or -f FILE");
   const std::string model_path = a.model.empty() ? default_model_path() : a.model;
   const api::Model model = api::Model::load(model_path, {.tokenizer = a.tokenizer});
-  const api::Tokenizer& tok = model.tokenizer();
+  const api::Tokenizer tok = model.tokenizer();
   std::string text = a.prompt.empty() ? read_file(a.prompt_file) : a.prompt;
 
   std::vector<int32_t> prompt;
