@@ -90,6 +90,15 @@ struct Timings {
   double compress_seconds = 0;
 };
 
+// A prompt longer than the room it has (`sparkv run --truncate`): "error" refuses it (the
+// prefill's error names both lengths), "middle" keeps the first and last int(room / 2) tokens
+// (LongBench's rule, in token space), so a leading BOS / chat header and the trailing question
+// survive. parse_truncate throws naming an unknown mode.
+enum class Truncate { kError, kMiddle };
+Truncate parse_truncate(const std::string& mode);
+// Applies kMiddle to `prompt` when it exceeds `room`; returns how many tokens were dropped.
+size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room);
+
 class Session {
  public:
   // Throws when n_ctx exceeds what kv_mem_limit allows or a cache type is unknown.

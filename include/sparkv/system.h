@@ -26,6 +26,10 @@ std::string format_bytes(uint64_t n);
 // The dense cache element types a SessionOptions::cache_type_k / _v accepts ("f32, f16, ...").
 std::string cache_type_names();
 
+// n token ids drawn uniformly from [0, n_vocab) by splitmix64 (the generators' and the sampler's
+// RNG), so a seed names one stream (`sparkv bench`'s inputs).
+std::vector<int32_t> random_token_ids(int64_t n, int n_vocab, uint64_t seed);
+
 // The library version ("0.1.0").
 std::string version();
 

@@ -51,6 +51,15 @@ SamplerParams to_sampler(const SamplingParams& p) {
 
 }  // namespace
 
+Truncate parse_truncate(const std::string& mode) {
+  return truncate_mode_from_name(mode) == TruncateMode::kMiddle ? Truncate::kMiddle
+                                                                : Truncate::kError;
+}
+
+size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room) {
+  return fit_prompt(prompt, room, TruncateMode::kMiddle);
+}
+
 void SamplingParams::validate() const {
   Sampler(to_sampler(*this)).validate();
 }
@@ -148,6 +157,8 @@ GenerateResult Session::generate(const GenerateOptions& opts) {
   std::string text;
   size_t shown = 0, stop_at = std::string::npos;
   bool user_stop = false;
+  size_t longest = 0;
+  for (const auto& st : opts.stop) longest = std::max(longest, st.size());
   go.on_token = [&](int32_t id) {
     const bool is_stop = std::find(go.stop_ids.begin(), go.stop_ids.end(), id) != go.stop_ids.end();
     if (!stream || is_stop) {
@@ -159,8 +170,6 @@ GenerateResult Session::generate(const GenerateOptions& opts) {
     size_t upto = text.size();
     if (!opts.stop.empty()) {
       // A stop string may straddle tokens: search from the longest stop's reach before `from`.
-      size_t longest = 0;
-      for (const auto& st : opts.stop) longest = std::max(longest, st.size());
       const size_t start = from > longest ? from - longest : 0;
       for (const auto& st : opts.stop) {
         const size_t p = text.find(st, start);

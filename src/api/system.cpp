@@ -8,6 +8,7 @@
 #include "core/compute_peak.h"
 #include "core/error.h"
 #include "quant/kv_types.h"
+#include "sample/sampler.h"
 
 #ifndef SPARKV_VERSION
 #define SPARKV_VERSION "0.1.0"
@@ -42,6 +43,15 @@ std::string format_bytes(uint64_t n) {
 
 std::string cache_type_names() {
   return kv_dtype_names();
+}
+
+std::vector<int32_t> random_token_ids(int64_t n, int n_vocab, uint64_t seed) {
+  SPARKV_CHECK(n >= 0 && n_vocab > 0, "random_token_ids: n {} and n_vocab {} out of range", n,
+               n_vocab);
+  SplitMix64 rng(seed);
+  std::vector<int32_t> ids(n);
+  for (auto& id : ids) id = static_cast<int32_t>(rng.next() % static_cast<uint64_t>(n_vocab));
+  return ids;
 }
 
 std::string version() {

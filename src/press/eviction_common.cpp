@@ -26,8 +26,7 @@ void ScorerPress::select_tokens(const PressContext& ctx, TokenSelection& sel) co
   if (keep >= n) return;  // nothing to evict (budget >= prompt): skip the scoring
   const std::vector<std::vector<double>> scores = score(ctx, sel);
   for (size_t h = 0; h < sel.kept.size(); ++h) {
-    const int64_t n_protected =
-        std::count(scores[h].begin(), scores[h].end(), kProtected);
+    const int64_t n_protected = std::count(scores[h].begin(), scores[h].end(), kProtected);
     SPARKV_CHECK(n_protected <= keep,
                  "{}: layer {} keeps {} of {} tokens per KV head, fewer than the {} it must always "
                  "keep (its window/sinks); raise the budget or lower the window",
@@ -118,6 +117,20 @@ std::vector<double> window_attention_mean(const PressContext& ctx, int qh, int w
   }
   for (double& m : mean) m /= w;
   return mean;
+}
+
+std::vector<double> row_norms(const DenseLayerCache& cache, int h, const std::vector<int32_t>& idx,
+                              bool values) {
+  const int D = cache.head_dim();
+  std::vector<double> rows;  // [idx.size(), D]
+  read_rows(cache, h, idx, values ? nullptr : &rows, values ? &rows : nullptr);
+  std::vector<double> norm(idx.size());
+  for (size_t j = 0; j < idx.size(); ++j) {
+    double ss = 0.0;
+    for (int d = 0; d < D; ++d) ss += rows[j * D + d] * rows[j * D + d];
+    norm[j] = std::sqrt(ss);
+  }
+  return norm;
 }
 
 std::vector<double> avg_pool_include_pad(const std::vector<double>& x, int kernel) {

@@ -50,6 +50,10 @@ std::vector<int32_t> top_k_tokens(const std::vector<int32_t>& idx, const std::ve
 void read_rows(const DenseLayerCache& cache, int h, const std::vector<int32_t>& idx,
                std::vector<double>* k, std::vector<double>* v);
 
+// L2 norm of each row of tokens idx of KV head h: of the keys, or of the values when `values`.
+std::vector<double> row_norms(const DenseLayerCache& cache, int h, const std::vector<int32_t>& idx,
+                              bool values);
+
 // The observation window a press with window size `want` uses: min(want, prompt), checked
 // against what the capture recorded.
 int effective_window(const PressContext& ctx, int want, const std::string& method);

@@ -53,17 +53,10 @@ class KNormPress : public ScorerPress {
  protected:
   std::vector<std::vector<double>> score(const PressContext& ctx,
                                          const TokenSelection& sel) const override {
-    const int D = ctx.cache->head_dim();
     std::vector<std::vector<double>> scores(sel.kept.size());
     for (size_t h = 0; h < sel.kept.size(); ++h) {
-      std::vector<double> k;
-      read_rows(*ctx.cache, static_cast<int>(h), sel.kept[h], &k, nullptr);
-      scores[h].resize(sel.kept[h].size());
-      for (size_t j = 0; j < sel.kept[h].size(); ++j) {
-        double ss = 0.0;
-        for (int d = 0; d < D; ++d) ss += k[j * D + d] * k[j * D + d];
-        scores[h][j] = -std::sqrt(ss);
-      }
+      scores[h] = row_norms(*ctx.cache, static_cast<int>(h), sel.kept[h], /*values=*/false);
+      for (double& s : scores[h]) s = -s;  // the smallest norms win
     }
     return scores;
   }

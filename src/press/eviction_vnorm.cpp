@@ -2,8 +2,6 @@
 // contribution is its attention weight times its value, so a near-zero value can go whatever its
 // weight. Small on purpose: this file and one line in press_list.h are the whole press — the
 // worked example of docs/adding-a-press.md.
-#include <cmath>
-
 #include "press/eviction_common.h"
 #include "press/press_registry.h"
 
@@ -19,17 +17,9 @@ class VNormPress : public ScorerPress {
  protected:
   std::vector<std::vector<double>> score(const PressContext& ctx,
                                          const TokenSelection& sel) const override {
-    const int D = ctx.cache->head_dim();
     std::vector<std::vector<double>> scores(sel.kept.size());
-    for (size_t h = 0; h < sel.kept.size(); ++h) {
-      std::vector<double> v;  // [n, D]
-      read_rows(*ctx.cache, static_cast<int>(h), sel.kept[h], nullptr, &v);
-      for (size_t j = 0; j < sel.kept[h].size(); ++j) {
-        double ss = 0;
-        for (int d = 0; d < D; ++d) ss += v[j * D + d] * v[j * D + d];
-        scores[h].push_back(std::sqrt(ss));
-      }
-    }
+    for (size_t h = 0; h < sel.kept.size(); ++h)
+      scores[h] = row_norms(*ctx.cache, static_cast<int>(h), sel.kept[h], /*values=*/true);
     return scores;
   }
   std::string name() const override { return "vnorm"; }

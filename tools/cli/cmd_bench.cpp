@@ -76,19 +76,6 @@ std::vector<int64_t> parse_list(const std::string& s) {
   return out;
 }
 
-// splitmix64 draws (the generators' and the sampler's RNG), so a seed names one token stream.
-std::vector<int32_t> random_tokens(int64_t n, int n_vocab, uint64_t seed) {
-  uint64_t state = seed;
-  std::vector<int32_t> ids(n);
-  for (auto& id : ids) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    id = static_cast<int32_t>((z ^ (z >> 31)) % static_cast<uint64_t>(n_vocab));
-  }
-  return ids;
-}
-
 struct Row {
   std::string press;
   int64_t depth = 0;
@@ -146,7 +133,8 @@ void bench(const BenchArgs& a) {
       so.kv_mem_limit = kv_mem_limit;
       api::Session s(model, so);
       const int64_t n_fill = std::max<int64_t>(depth, 1);
-      const auto ids = random_tokens(n_fill + a.n_prompt + a.n_gen, model.n_vocab(), a.seed);
+      const auto ids =
+          api::random_token_ids(n_fill + a.n_prompt + a.n_gen, model.n_vocab(), a.seed);
       // The context of `depth` tokens is the prompt the press compresses.
       std::vector<int32_t> fill(ids.begin(), ids.begin() + n_fill);
       s.prefill(fill, recipe);

@@ -32,20 +32,6 @@ struct RunArgs {
   api::SamplingParams sp;
 };
 
-// Keeps the first and last int(room / 2) tokens (LongBench's rule, in token space), so a leading
-// BOS / chat header and the trailing question survive. Returns how many were dropped.
-size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room) {
-  const int64_t n = static_cast<int64_t>(prompt.size());
-  if (n <= room) return 0;
-  if (room < 2)
-    throw Error("no room for the prompt: " + std::to_string(room) +
-                " tokens of context left (raise --ctx-size or lower --n-predict)");
-  const int64_t half = room / 2;
-  std::copy(prompt.end() - half, prompt.end(), prompt.begin() + half);
-  prompt.resize(static_cast<size_t>(2 * half));
-  return static_cast<size_t>(n - 2 * half);
-}
-
 void run(const RunArgs& a) {
   api::set_threads(a.threads);
   if (a.prompt.empty() == a.prompt_file.empty())
@@ -69,8 +55,7 @@ void run(const RunArgs& a) {
   so.n_ctx = a.ctx;
   if (!a.kv_mem_limit.empty())
     so.kv_mem_limit = api::parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
-  if (a.truncate != "error" && a.truncate != "middle")
-    throw Error("unknown --truncate mode '" + a.truncate + "' (valid: error, middle)");
+  const api::Truncate truncate = api::parse_truncate(a.truncate);
   so.cache_type_k = a.cache_type_k;
   so.cache_type_v = a.cache_type_v;
   const api::Recipe recipe = api::Recipe::parse(a.press);
@@ -79,9 +64,9 @@ void run(const RunArgs& a) {
   // Middle truncation leaves room for the answer, as LongBench does; --truncate error keeps the
   // prompt whole and lets the prefill refuse one that does not fit.
   size_t truncated_from = 0;
-  if (a.truncate == "middle") {
+  if (truncate == api::Truncate::kMiddle) {
     const size_t n = prompt.size();
-    if (truncate_middle(prompt, session.n_ctx() - std::max(a.n_predict, 0)) > 0) {
+    if (api::truncate_middle(prompt, session.n_ctx() - std::max(a.n_predict, 0)) > 0) {
       truncated_from = n;
       std::fprintf(stderr, "[sparkv] prompt truncated (middle): %zu -> %zu tokens\n", n,
                    prompt.size());
