@@ -17,6 +17,7 @@
 
 #include "kv/dense_cache.h"
 #include "kv/spark_cache.h"
+#include "press/spark_plan.h"
 
 namespace sparkv {
 namespace {
@@ -65,13 +66,12 @@ const SparkLayerCache& spark_cache(int64_t n, double ratio, SparkKeyQuant kq, Kv
     SparkStorage st;
     st.kq = kq;
     st.v_type = vt;
-    c = std::make_unique<SparkLayerCache>(kKv, kD, kGroup, o, st);
     std::vector<float> norms = randn(static_cast<size_t>(kKv) * kD, 99);
     for (auto& x : norms) x = std::abs(x) + 0.1f;
     std::vector<std::vector<int32_t>> kept(kKv, std::vector<int32_t>(n));
     for (auto& k : kept)
       for (int64_t i = 0; i < n; ++i) k[i] = static_cast<int32_t>(i);
-    c->build(dense_cache(n, KvDtype::kF32, KvDtype::kF32), kept, norms.data(), 0);
+    c = spark_compress(dense_cache(n, KvDtype::kF32, KvDtype::kF32), kept, norms.data(), 0, o, st);
   }
   return *c;
 }

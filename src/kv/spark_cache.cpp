@@ -61,39 +61,33 @@ size_t stream_bytes(SparkKeyQuant kq, size_t elems) {
 
 }  // namespace
 
-SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt,
+SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group,
+                                 std::shared_ptr<const SparkPlanner> planner,
                                  const SparkStorage& storage)
     : n_kv_(n_kv),
       D_(head_dim),
       group_(group),
-      opt_(opt),
+      planner_(std::move(planner)),
+      layout_(planner_->layout()),
       storage_(storage),
       heads_(n_kv),
       tail_(n_kv, head_dim, group, storage.tail) {
   SPARKV_CHECK(head_dim % 8 == 0, "spark: head_dim {} must be a multiple of 8", head_dim);
   kv_check_head_dim(storage.v_type, head_dim, "spark values");
   SPARKV_CHECK(
-      storage.kq == SparkKeyQuant::kF16 ||
-          (opt.recovery != SparkRecovery::kNormal && opt.recovery != SparkRecovery::kExponential),
+      storage.kq == SparkKeyQuant::kF16 || layout_.sampled == 0,
       "spark: kq={} needs a deterministic recovery (the sampled ones use the f16 scalar path)",
       spark_key_quant_name(storage.kq));
 }
 
 void SparkLayerCache::build(const DenseLayerCache& src,
-                            const std::vector<std::vector<int32_t>>& kept, const float* norms,
-                            int layer) {
+                            const std::vector<std::vector<int32_t>>& kept, int64_t n_recent) {
   SPARKV_CHECK(tail_.n_tokens(0) == 0 && heads_[0].n == 0, "spark: cache already built");
   const int D = D_;
-  sample_key_base_ =
-      opt_.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(layer) * 0x100000001b3ull;
-  SPARKV_CHECK(
-      opt_.decode_block == 0 || opt_.value_ratio == 0.0,
-      "spark: decode_block cannot be combined with values= (value statistics are per prefill)");
-  norms_.assign(norms, norms + static_cast<size_t>(n_kv_) * D);
-  const bool fixed = opt_.variant == SparkVariant::kFixed;
-  // The last n_recent kept tokens bypass compression: they go to the dense tail below.
+  const bool fixed = layout_.k_fixed > 0;
   const int64_t n_kept = kept.empty() ? 0 : static_cast<int64_t>(kept[0].size());
-  const int64_t n_recent = std::min<int64_t>(opt_.recent, n_kept);
+  SPARKV_CHECK(n_recent >= 0 && n_recent <= n_kept, "spark: {} recent tokens of {} kept", n_recent,
+               n_kept);
   for (const auto& idx : kept)
     SPARKV_CHECK(static_cast<int64_t>(idx.size()) == n_kept,
                  "spark: every KV head of a layer must keep the same token count");
@@ -102,56 +96,56 @@ void SparkLayerCache::build(const DenseLayerCache& src,
     SparkHeadStore& st = heads_[h];
     const std::vector<int32_t>& idx = kept[h];
     const int64_t n = n_kept - n_recent;
-    const float* nrm = norms + static_cast<size_t>(h) * D;
     std::vector<float> k(static_cast<size_t>(n) * D), v(static_cast<size_t>(n) * D);
     for (int64_t i = 0; i < n; ++i) src.read(h, idx[i], 1, k.data() + i * D, v.data() + i * D);
-    st.k_fixed = fixed ? spark_fixed_keep(D, opt_.ratio) : 0;
+    st.k_fixed = layout_.k_fixed;
     st.k_stride = static_cast<int>(stream_elems(storage_.kq, st.k_fixed));
     if (!fixed) st.koffs.assign(1, 0);
     st.kvals.reserve(stream_bytes(storage_.kq, fixed ? n * st.k_stride : n * D / 2) + kPadBytes);
-    compress_into(st, k.data(), v.data(), n, nrm);
+    compress_into(h, k.data(), v.data(), n);
     st.kvals.shrink_to_fit();
   }
   append_kept(src, kept, n_kept - n_recent, n_recent, tail_);
+  // The planner holds the window's statistics; only decode blocks still need them.
+  if (planner_->decode_block() <= 0) planner_.reset();
 }
 
-void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const float* v, int64_t n,
-                                    const float* nrm) {
+void SparkLayerCache::compress_into(int h, const float* k, const float* v, int64_t n) {
+  SparkHeadStore& st = heads_[h];
   const int D = D_, nb = D / 8;
   const int64_t n0 = st.n;
-  const bool sampled =
-      opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential;
-  const bool fixed = opt_.variant == SparkVariant::kFixed;
+  const SparkLayout& L = layout_;
+  const bool fixed = L.k_fixed > 0;
   const SparkKeyQuant kq = storage_.kq;
-  const SparkRecovery rec = opt_.recovery;
-  const bool has_scale = spark_recovery_has_scale(rec), has_signs = spark_recovery_has_signs(rec);
+  SparkHeadPlan plan;
+  planner_->plan(h, k, v, n, n0 == 0 ? nullptr : st.w.data(), &plan);
+  SPARKV_CHECK(plan.kmask.size() == static_cast<size_t>(n) * nb &&
+                   (!L.scale || plan.r.size() == static_cast<size_t>(n)) &&
+                   (!L.sampled || plan.tau.size() == static_cast<size_t>(n)) &&
+                   (n0 > 0 || plan.w.size() == static_cast<size_t>(D)),
+               "internal: spark plan does not match the cache layout");
   st.kmask.resize((n0 + n) * nb, 0);
-  if (has_signs) st.kpos.resize((n0 + n) * nb, 0);
-  if (has_scale) st.r.resize(n0 + n, 0);
-  if (sampled) st.tau.resize(n0 + n, 0);
+  std::copy(plan.kmask.begin(), plan.kmask.end(), st.kmask.begin() + n0 * nb);
+  if (L.signs) st.kpos.resize((n0 + n) * nb, 0);
+  if (L.scale) {
+    st.r.resize(n0 + n, 0);
+    std::copy(plan.r.begin(), plan.r.end(), st.r.begin() + n0);
+  }
+  if (L.sampled) {
+    st.tau.resize(n0 + n, 0);
+    std::copy(plan.tau.begin(), plan.tau.end(), st.tau.begin() + n0);
+  }
   if (kq != SparkKeyQuant::kF16) st.kscale.resize(n0 + n, 0);
+  if (n0 == 0) st.w.assign(plan.w.begin(), plan.w.end());
   // The packed stream ends with padding; new tokens continue where the real data ends.
   if (n0 > 0) st.kvals.resize(st.kvals.size() - kPadBytes);
   int64_t elems = fixed ? n0 * st.k_stride : st.koffs[n0];  // stream elements written so far
-  // Selection first: the key-statistic recoveries need every token's kept set before any r_t.
-  std::vector<float> mus(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    spark_select_token(k + i * D, nrm, D, opt_, st.kmask.data() + (n0 + i) * nb, &mus[i]);
-  // The head's channel weights come from its first compressed tokens (the prefill); decode
-  // blocks reuse them, as they reuse the prefill's channel norms.
-  if (n0 == 0) {
-    st.w.resize(D);
-    spark_recovery_weights(rec, opt_, k, st.kmask.data(), n, D, nrm, st.w.data());
-  }
   std::vector<float> kept_vals;
   kept_vals.reserve(D);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = n0 + i;
     const float* kt = k + i * D;
     const uint8_t* mask = st.kmask.data() + t * nb;
-    const float mu = mus[i];
-    double tau = 0.0;  // the T-th largest score, for the sampled recoveries' clip
-    kept_vals.clear();
     // Branchless: which channels were kept is random per token.
     kept_vals.resize(D);
     int nk = 0;
@@ -165,44 +159,27 @@ void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const fl
         nk += static_cast<int>(kept);
         p |= (~kept & static_cast<unsigned>(kt[j] > 0.0f)) << i;  // σ = +1; zero is negative
       }
-      if (has_signs) st.kpos[t * nb + b] = static_cast<uint8_t>(p);
+      if (L.signs) st.kpos[t * nb + b] = static_cast<uint8_t>(p);
     }
     kept_vals.resize(nk);
-    if (sampled) {  // τ_t: the smallest kept score
-      for (int j = 0; j < D; ++j)
-        if (mask[j / 8] >> (j % 8) & 1) {
-          const double sj = static_cast<double>(kt[j]) * kt[j] * nrm[j];
-          tau = (tau == 0.0 || sj < tau) ? sj : tau;
-        }
-    }
     const uint16_t scale = push_kept(kq, kept_vals, st.kvals);
     if (kq != SparkKeyQuant::kF16) st.kscale[t] = scale;
     elems += stream_elems(kq, static_cast<int64_t>(kept_vals.size()));
     if (!fixed) st.koffs.push_back(static_cast<uint32_t>(elems));
-    if (has_scale) {
-      const float r = spark_recovery_scale(rec, opt_, kt, mask, D, mu, st.w.data());
-      // The bounded recoveries promise r_t·w_j <= the token's largest pruned |k|: round r_t
-      // toward zero so the f16 rounding cannot break that (the paper's mean is unbounded anyway).
-      const bool bounded = rec == SparkRecovery::kBounded || rec == SparkRecovery::kToken ||
-                           rec == SparkRecovery::kScaled;
-      st.r[t] = bounded ? f32_to_fp16_toward_zero(r) : f32_to_fp16(r);
-      if (sampled) st.tau[t] = f32_to_fp16(static_cast<float>(tau));
-    }
   }
   st.kvals.resize(st.kvals.size() + kPadBytes, 0);
 
-  if (opt_.value_ratio > 0.0) {
-    st.vmask.assign(n * nb, 0);
-    std::vector<float> fill(n);
-    spark_select_values(v, n, D, opt_.value_ratio, st.vmask.data(), fill.data());
-    st.v_fixed = D - static_cast<int>(std::floor(opt_.value_ratio * D + 1e-9));
+  if (L.v_fixed > 0) {
+    SPARKV_CHECK(n0 == 0 && plan.vmask.size() == static_cast<size_t>(n) * nb &&
+                     plan.vfill.size() == static_cast<size_t>(n),
+                 "internal: spark value plan does not match the cache layout");
+    st.vmask.assign(plan.vmask.begin(), plan.vmask.end());
+    st.v_fixed = L.v_fixed;
     st.vvals.reserve(n * st.v_fixed + kPad);
-    st.vfill.resize(n);
-    for (int64_t t = 0; t < n; ++t) {
-      st.vfill[t] = f32_to_fp16(fill[t]);
+    st.vfill.assign(plan.vfill.begin(), plan.vfill.end());
+    for (int64_t t = 0; t < n; ++t)
       for (int j = 0; j < D; ++j)
         if (st.vmask[t * nb + j / 8] >> (j % 8) & 1) st.vvals.push_back(f32_to_fp16(v[t * D + j]));
-    }
     st.vvals.resize(st.vvals.size() + kPad, 0);
   } else {
     const size_t row = kv_row_bytes(storage_.v_type, D);
@@ -215,7 +192,7 @@ void SparkLayerCache::compress_into(SparkHeadStore& st, const float* k, const fl
 
 void SparkLayerCache::append(const float* k, const float* v, int n) {
   tail_.append(k, v, n);
-  const int B = opt_.decode_block;
+  const int B = planner_ ? planner_->decode_block() : 0;
   if (B <= 0 || heads_[0].n == 0 || tail_.n_tokens(0) < B) return;
   // Compress whole blocks from the front of the tail, keep the rest dense.
   const int64_t n_tail = tail_.n_tokens(0);
@@ -226,8 +203,7 @@ void SparkLayerCache::append(const float* k, const float* v, int n) {
   for (int h = 0; h < n_kv_; ++h) {
     std::vector<float> kb(static_cast<size_t>(n_tail) * D), vb(kb.size());
     tail_.read(h, 0, n_tail, kb.data(), vb.data());
-    compress_into(heads_[h], kb.data(), vb.data(), n_done,
-                  norms_.data() + static_cast<size_t>(h) * D);
+    compress_into(h, kb.data(), vb.data(), n_done);
     for (int64_t t = n_done; t < n_tail; ++t)
       for (int d = 0; d < D; ++d) {
         rest_k[((t - n_done) * n_kv_ + h) * D + d] = kb[t * D + d];
@@ -245,8 +221,8 @@ SparkView SparkLayerCache::view(int h) const {
   s.D = D_;
   s.n = st.n;
   s.kmask = st.kmask.data();
-  s.kpos = spark_recovery_has_signs(opt_.recovery) ? st.kpos.data() : nullptr;
-  s.r = spark_recovery_has_scale(opt_.recovery) ? st.r.data() : nullptr;
+  s.kpos = layout_.signs ? st.kpos.data() : nullptr;
+  s.r = layout_.scale ? st.r.data() : nullptr;
   s.kvals = st.kvals.data();
   s.kq = storage_.kq;
   s.kscale = st.kscale.empty() ? nullptr : st.kscale.data();
@@ -260,9 +236,9 @@ SparkView SparkLayerCache::view(int h) const {
   s.vvals = st.vvals.empty() ? nullptr : st.vvals.data();
   s.v_fixed = st.v_fixed;
   s.vfill = st.vfill.empty() ? nullptr : st.vfill.data();
-  if (opt_.recovery == SparkRecovery::kNormal || opt_.recovery == SparkRecovery::kExponential) {
-    s.sampled = opt_.recovery == SparkRecovery::kNormal ? 1 : 2;
-    s.sample_key = sample_key_base_ + static_cast<uint64_t>(h) * 0xff51afd7ed558ccdull;
+  if (layout_.sampled) {
+    s.sampled = layout_.sampled;
+    s.sample_key = layout_.sample_key_base + static_cast<uint64_t>(h) * 0xff51afd7ed558ccdull;
     s.tau = st.tau.data();
   }
   return s;

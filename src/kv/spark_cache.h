@@ -17,7 +17,6 @@
 
 #include "attn/spark_decode.h"
 #include "kv/dense_cache.h"
-#include "press/spark_select.h"
 
 namespace sparkv {
 
@@ -29,15 +28,49 @@ struct SparkStorage {
   KvTypes tail;                    // tokens appended after compression
 };
 
+// Which fields of a plan the cache stores, fixed per cache by the press's options.
+struct SparkLayout {
+  int k_fixed = 0;    // kept key channels of every token (>= 1); 0: variable, an offset per token
+  bool signs = true;  // the pruned entries' signs (D/8 bytes per token)
+  bool scale = true;  // r_t (2 bytes per token)
+  int sampled = 0;    // 0 none | 1 normal | 2 exponential: τ_t stored, magnitudes regenerated
+  uint64_t sample_key_base = 0;  // keys the sampled magnitudes (per layer; the head is mixed in)
+  int v_fixed = 0;               // kept value channels of every token; 0: values stored dense
+};
+
+// What the press decided for n consecutive tokens of one KV head; the cache packs it.
+struct SparkHeadPlan {
+  std::vector<uint8_t> kmask;   // [n, D/8] kept key channels
+  std::vector<uint16_t> r;      // [n] fp16 r_t (layout.scale)
+  std::vector<uint16_t> tau;    // [n] fp16 τ_t (layout.sampled)
+  std::vector<float> w;         // [D] the head's channel weights (its first plan only)
+  std::vector<uint8_t> vmask;   // [n, D/8] kept value channels (layout.v_fixed > 0)
+  std::vector<uint16_t> vfill;  // [n] fp16 fill of the pruned value channels
+};
+
+// The press side of a SparK cache (press/spark_plan.h implements it): every decision and
+// statistic. The cache asks it for the prefill survivors at build() and, when decode_block() > 0,
+// for each whole block of that many tokens appended after compression. kv/ only packs the plans.
+class SparkPlanner {
+ public:
+  virtual ~SparkPlanner() = default;
+  virtual const SparkLayout& layout() const = 0;
+  virtual int decode_block() const = 0;
+  // k, v: [n, D] f32 tokens of KV head h. head_w: the head's stored weights, or null for its first
+  // plan, which then sets out->w. Called concurrently for different heads.
+  virtual void plan(int h, const float* k, const float* v, int64_t n, const float* head_w,
+                    SparkHeadPlan* out) const = 0;
+};
+
 struct SparkHeadStore {
   int64_t n = 0;
-  std::vector<uint8_t> kmask;   // [n, D/8]
-  std::vector<uint8_t> kpos;    // [n, D/8]
-  std::vector<uint16_t> r;      // [n] fp16
-  std::vector<uint16_t> tau;    // [n] fp16, sampled recoveries only
-  std::vector<uint8_t> kvals;   // [Σ kept] f16 / int8 / int4 (+16 bytes pad)
-  std::vector<uint16_t> kscale; // [n] fp16, q8 / q4 only
-  std::vector<uint32_t> koffs;  // [n+1], variable-T only (stream elements)
+  std::vector<uint8_t> kmask;    // [n, D/8]
+  std::vector<uint8_t> kpos;     // [n, D/8]
+  std::vector<uint16_t> r;       // [n] fp16
+  std::vector<uint16_t> tau;     // [n] fp16, sampled recoveries only
+  std::vector<uint8_t> kvals;    // [Σ kept] f16 / int8 / int4 (+16 bytes pad)
+  std::vector<uint16_t> kscale;  // [n] fp16, q8 / q4 only
+  std::vector<uint32_t> koffs;   // [n+1], variable-T only (stream elements)
   int k_fixed = 0;
   int k_stride = 0;
   std::vector<float> w;         // [D]
@@ -50,15 +83,15 @@ struct SparkHeadStore {
 
 class SparkLayerCache : public LayerCache {
  public:
-  SparkLayerCache(int n_kv, int head_dim, int group, const SparkOptions& opt,
+  SparkLayerCache(int n_kv, int head_dim, int group, std::shared_ptr<const SparkPlanner> planner,
                   const SparkStorage& storage = {});
 
-  // Compresses the selected prefill tokens of `src` (kept[h] ascending) with channel norms
-  // norms [n_kv, D] computed from the window queries. `layer` keys the sampled recoveries.
+  // Packs the selected prefill tokens of `src` (kept[h] ascending, the same count per head) as
+  // the planner decides; the last n_recent of them go to the dense tail uncompressed.
   void build(const DenseLayerCache& src, const std::vector<std::vector<int32_t>>& kept,
-             const float* norms, int layer);
+             int64_t n_recent);
 
-  // New tokens go to the dense tail; with decode_block, full blocks of it are then compressed.
+  // New tokens go to the dense tail; with a decode block, full blocks of it are then compressed.
   void append(const float* k, const float* v, int n) override;
   void attend(const float* q, int n_q, float* out) const override;
   int64_t n_tokens(int h) const override { return heads_[h].n + tail_.n_tokens(h); }
@@ -74,14 +107,14 @@ class SparkLayerCache : public LayerCache {
 
  private:
   int n_kv_, D_, group_;
-  SparkOptions opt_;
+  // Kept only while decode blocks may still be compressed (it holds the window's statistics).
+  std::shared_ptr<const SparkPlanner> planner_;
+  SparkLayout layout_;
   SparkStorage storage_;
-  uint64_t sample_key_base_ = 0;
-  // Selects and packs n tokens (k, v: [n, D] f32) of one head onto the end of its store.
-  void compress_into(SparkHeadStore& st, const float* k, const float* v, int64_t n, const float* nrm);
+  // Plans and packs n tokens (k, v: [n, D] f32) of head h onto the end of its store.
+  void compress_into(int h, const float* k, const float* v, int64_t n);
 
   std::vector<SparkHeadStore> heads_;
-  std::vector<float> norms_;  // [n_kv, D] channel norms of the prefill window (decode_block)
   DenseLayerCache tail_;
 };
 

@@ -4,9 +4,9 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "kv/spark_cache.h"
 #include "model/model.h"
 #include "press/press_registry.h"
+#include "press/spark_plan.h"
 #include "press/spark_select.h"
 
 namespace sparkv {
@@ -52,9 +52,9 @@ class SparkPress : public Press {
     storage.kq = kq_;
     storage.v_type = ctx.cache->v_type();
     storage.tail = ctx.cache->types();
-    auto cache = std::make_unique<SparkLayerCache>(c.n_head_kv, D, g, o_, storage);
-    cache->build(*ctx.cache, sel.kept, norms.data(), ctx.layer);
-    return no_larger_than_dense(std::move(cache), *ctx.cache, sel);
+    return no_larger_than_dense(
+        spark_compress(*ctx.cache, sel.kept, norms.data(), ctx.layer, o_, storage), *ctx.cache,
+        sel);
   }
 
  private:

@@ -22,6 +22,7 @@
 #include "kv/dense_cache.h"
 #include "kv/spark_cache.h"
 #include "press/press.h"
+#include "press/spark_plan.h"
 
 namespace sparkv {
 namespace {
@@ -89,9 +90,7 @@ std::unique_ptr<SparkLayerCache> build(const Case& c, int D, uint32_t seed) {
   SparkStorage st;
   st.kq = c.kq;
   st.v_type = c.v_type;
-  auto cache = std::make_unique<SparkLayerCache>(1, D, 1, o, st);
-  cache->build(src, TokenSelection::all(1, kTokens).kept, norms.data(), 0);
-  return cache;
+  return spark_compress(src, TokenSelection::all(1, kTokens).kept, norms.data(), 0, o, st);
 }
 
 using Kernel = void (*)(const float*, int, const SparkView&, int64_t, int64_t, float*, float*,
@@ -152,8 +151,8 @@ TEST(SparkKernel, DispatchLevelsAgree) {
     o.ratio = c.ratio;
     SparkStorage st;
     st.kq = c.kq;
-    SparkLayerCache cache(2, D, g, o, st);
-    cache.build(src, TokenSelection::all(2, T).kept, norms.data(), 0);
+    auto cache_p = spark_compress(src, TokenSelection::all(2, T).kept, norms.data(), 0, o, st);
+    SparkLayerCache& cache = *cache_p;
     auto kt = randn(3 * 2 * D, 44), vt = randn(3 * 2 * D, 45);
     cache.append(kt.data(), vt.data(), 3);
     auto q = randn(2 * g * D, 46, 0.5f);

@@ -23,6 +23,7 @@
 #include "kv/dense_cache.h"
 #include "kv/spark_cache.h"
 #include "press/press_spec.h"
+#include "press/spark_plan.h"
 #include "press/spark_select.h"
 #include "quant/kv_types.h"
 
@@ -375,8 +376,9 @@ void check_spark_quant(SparkKeyQuant kq, KvDtype v_type, int D, int g, double ra
   st.kq = kq;
   st.v_type = v_type;
   st.tail = {KvDtype::kQ8_0, v_type};
-  SparkLayerCache cache(n_kv, D, g, o, st);
-  cache.build(s.cache, TokenSelection::all(n_kv, s.T).kept, norms.data(), 0);
+  auto cache_p =
+      spark_compress(s.cache, TokenSelection::all(n_kv, s.T).kept, norms.data(), 0, o, st);
+  SparkLayerCache& cache = *cache_p;
   auto kt = randn(static_cast<size_t>(n_tail) * n_kv * D, 7),
        vt = randn(static_cast<size_t>(n_tail) * n_kv * D, 8);
   cache.append(kt.data(), vt.data(), n_tail);
@@ -436,8 +438,9 @@ TEST(SparkKeyQuantTest, BytesMatchTheAnalyticFormula) {
         SparkStorage st;
         st.kq = kq;
         st.v_type = KvDtype::kQ8_0;
-        SparkLayerCache cache(n_kv, D, 2, o, st);
-        cache.build(s.cache, TokenSelection::all(n_kv, s.T).kept, norms.data(), 0);
+        auto cache_p =
+            spark_compress(s.cache, TokenSelection::all(n_kv, s.T).kept, norms.data(), 0, o, st);
+        SparkLayerCache& cache = *cache_p;
         const int T = spark_fixed_keep(D, ratio);
         // Per token-head: kept values (T | ceil(T/2) bytes) + 2 (scale) + D/8 (mask) + D/8 (signs)
         // + 2 (r_t) + 34·D/32 (q8_0 values); per head: 4·D (weights) + 16 (stream padding).

@@ -15,6 +15,7 @@
 #include "kv/dense_cache.h"
 #include "kv/spark_cache.h"
 #include "press/press.h"
+#include "press/spark_plan.h"
 #include "press/spark_select.h"
 
 namespace sparkv {
@@ -35,9 +36,7 @@ std::unique_ptr<SparkLayerCache> pack(const DenseLayerCache& src, const std::vec
   o.ratio = ratio;
   o.recovery = r;
   o.floor = floor;
-  auto cache = std::make_unique<SparkLayerCache>(1, src.head_dim(), 1, o);
-  cache->build(src, TokenSelection::all(1, src.n_tokens(0)).kept, n.data(), 0);
-  return cache;
+  return spark_compress(src, TokenSelection::all(1, src.n_tokens(0)).kept, n.data(), 0, o);
 }
 
 TEST(SparkRecovery, NamesRoundTrip) {

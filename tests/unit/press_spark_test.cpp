@@ -15,6 +15,7 @@
 #include "core/fp16.h"
 #include "kv/spark_cache.h"
 #include "press/press_spec.h"
+#include "press/spark_plan.h"
 #include "press/spark_select.h"
 
 namespace sparkv {
@@ -88,8 +89,8 @@ void check_against_reconstruction(int D, int g, const SparkOptions& o, int64_t T
   sel.kept.resize(n_kv);
   for (int h = 0; h < n_kv; ++h)
     for (int64_t t = h % 2; t < T; t += 2) sel.kept[h].push_back(static_cast<int32_t>(t));
-  SparkLayerCache cache(n_kv, D, g, o);
-  cache.build(s.cache, sel.kept, norms.data(), 0);
+  auto cache_p = spark_compress(s.cache, sel.kept, norms.data(), 0, o);
+  SparkLayerCache& cache = *cache_p;
   // Decode-phase tokens go to the dense tail.
   auto kt = randn(static_cast<size_t>(n_tail) * n_kv * D, 7),
        vt = randn(static_cast<size_t>(n_tail) * n_kv * D, 8);
@@ -181,8 +182,7 @@ TEST(SparkAttention, VariantsAndDenseTail) {
 std::unique_ptr<SparkLayerCache> spark_over_all_tokens(const SparkOptions& o) {
   SparkFixtureData s(2, 2, 64, 200, 5);
   const auto norms = s.norms();
-  auto c = std::make_unique<SparkLayerCache>(2, 64, 2, o);
-  c->build(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0);
+  auto c = spark_compress(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0, o);
   return c;
 }
 
@@ -211,8 +211,8 @@ TEST(SparkAttention, RatioZeroEqualsDenseF16Cache) {
   const auto norms = s.norms();
   SparkOptions o;
   o.ratio = 0.0;
-  SparkLayerCache sp(2, 64, 2, o);
-  sp.build(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0);
+  auto sp_p = spark_compress(s.cache, TokenSelection::all(2, 200).kept, norms.data(), 0, o);
+  SparkLayerCache& sp = *sp_p;
   DenseLayerCache dense(2, 64, 2, KvDtype::kF16);
   dense.append(s.k.data(), s.v.data(), 200);
   auto q = randn(4 * 64, 3, 0.5f);
@@ -303,8 +303,8 @@ TEST(SparkStorage, BytesMatchTheAnalyticFormula) {
       const auto norms = s.norms();
       SparkOptions o;
       o.ratio = ratio;
-      SparkLayerCache cache(n_kv, D, 2, o);
-      cache.build(s.cache, TokenSelection::all(n_kv, T).kept, norms.data(), 0);
+      auto cache_p = spark_compress(s.cache, TokenSelection::all(n_kv, T).kept, norms.data(), 0, o);
+      SparkLayerCache& cache = *cache_p;
       const int keep = spark_fixed_keep(D, ratio);
       // docs/spark-storage.md: per token-head 2T + D/8 + D/8 + 2 (keys) + 2D (values);
       // per head 4D (weights) + 16 (stream padding).
@@ -365,8 +365,8 @@ TEST(SparkDecodeBlock, CompressesWholeBlocksOfTheTail) {
   SparkOptions o;
   o.ratio = 0.5;
   o.decode_block = 16;
-  SparkLayerCache cache(n_kv, D, g, o);
-  cache.build(s.cache, TokenSelection::all(n_kv, 200).kept, norms.data(), 0);
+  auto cache_p = spark_compress(s.cache, TokenSelection::all(n_kv, 200).kept, norms.data(), 0, o);
+  SparkLayerCache& cache = *cache_p;
   auto kt = randn(static_cast<size_t>(37) * n_kv * D, 41),
        vt = randn(static_cast<size_t>(37) * n_kv * D, 42);
   for (int i = 0; i < 37; ++i)  // one token at a time, as decoding appends
