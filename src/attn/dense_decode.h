@@ -17,7 +17,8 @@ namespace sparkv {
 
 // q: [g, D], already multiplied by the softmax scale. k: [n, kv_row_bytes(kt, D)],
 // v: [n, kv_row_bytes(vt, D)]. m, l: [g]; o: [g, D] — an online-softmax state (attn_state.h)
-// updated in place. Block types need D % 32 == 0.
+// updated in place. Block types need D % 32 == 0. Runs the kernel of the set attn_kernels() picked
+// (attn/attn_kernels.h); the _ref / _avx2 / _avx512 functions below are the set members.
 void attn_dense_update(const float* q, int g, const void* k, const void* v, KvDtype kt, KvDtype vt,
                        int64_t n, int D, float* m, float* l, float* o);
 void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, KvDtype kt,

@@ -3,7 +3,6 @@
 
 #include "attn/attn_state.h"
 #include "attn/dense_decode.h"
-#include "core/cpu_features.h"
 
 namespace sparkv {
 
@@ -24,18 +23,6 @@ void attn_dense_update_ref(const float* q, int g, const void* k, const void* v, 
       attn_state_push(static_cast<float>(s), vf.data(), D, m + h, l + h, o + h * D);
     }
   }
-}
-
-void attn_dense_update(const float* q, int g, const void* k, const void* v, KvDtype kt, KvDtype vt,
-                       int64_t n, int D, float* m, float* l, float* o) {
-  const auto plain = [](KvDtype t) { return t == KvDtype::kF32 || t == KvDtype::kF16; };
-  const SimdLevel level = simd_level();
-  if (level >= SimdLevel::kAvx512 && D % 16 == 0)
-    attn_dense_update_avx512(q, g, k, v, kt, vt, n, D, m, l, o);
-  else if (level >= SimdLevel::kAvx2 && D % (plain(kt) && plain(vt) ? 8 : 32) == 0)
-    attn_dense_update_avx2(q, g, k, v, kt, vt, n, D, m, l, o);
-  else
-    attn_dense_update_ref(q, g, k, v, kt, vt, n, D, m, l, o);
 }
 
 }  // namespace sparkv

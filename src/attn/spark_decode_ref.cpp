@@ -3,7 +3,6 @@
 
 #include "attn/attn_state.h"
 #include "attn/spark_decode.h"
-#include "core/cpu_features.h"
 #include "core/fp16.h"
 
 namespace sparkv {
@@ -105,17 +104,6 @@ void attn_spark_update_ref(const float* q, int g, const SparkView& s, int64_t t0
       attn_state_push(static_cast<float>(acc), v.data(), D, m + h, l + h, o + h * D);
     }
   }
-}
-
-void attn_spark_update(const float* q, int g, const SparkView& s, int64_t t0, int64_t t1, float* m,
-                       float* l, float* o) {
-  const SimdLevel level = simd_level();
-  if (!s.sampled && level >= SimdLevel::kAvx512 && s.D % 16 == 0)
-    attn_spark_update_avx512(q, g, s, t0, t1, m, l, o);
-  else if (!s.sampled && level >= SimdLevel::kAvx2 && g <= 8)
-    attn_spark_update_avx2(q, g, s, t0, t1, m, l, o);
-  else
-    attn_spark_update_ref(q, g, s, t0, t1, m, l, o);
 }
 
 }  // namespace sparkv

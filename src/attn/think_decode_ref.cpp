@@ -5,7 +5,6 @@
 
 #include "attn/attn_state.h"
 #include "attn/think_decode.h"
-#include "core/cpu_features.h"
 #include "core/fp16.h"
 
 namespace sparkv {
@@ -26,18 +25,11 @@ void attn_think_update_ref(const float* q, int g, const void* k, int dk, const v
     for (int d = 0; d < D; ++d) vrow[d] = load(v, dtype, t * D + d);
     for (int h = 0; h < g; ++h) {
       double s = 0.0;
-      for (int c = 0; c < dk; ++c) s += static_cast<double>(q[h * dk + c]) * load(k, dtype, t * dk + c);
+      for (int c = 0; c < dk; ++c)
+        s += static_cast<double>(q[h * dk + c]) * load(k, dtype, t * dk + c);
       attn_state_push(static_cast<float>(s), vrow.data(), D, m + h, l + h, o + h * D);
     }
   }
-}
-
-void attn_think_update(const float* q, int g, const void* k, int dk, const void* v, int D,
-                       KvDtype dtype, int64_t n, float* m, float* l, float* o) {
-  if (simd_level() >= SimdLevel::kAvx2 && D % 8 == 0)
-    attn_think_update_avx2(q, g, k, dk, v, D, dtype, n, m, l, o);
-  else
-    attn_think_update_ref(q, g, k, dk, v, D, dtype, n, m, l, o);
 }
 
 }  // namespace sparkv

@@ -30,7 +30,7 @@ struct CpuFeatures {
 // reports no AVX-512 (the AVX2 kernels run), for side-by-side comparisons.
 const CpuFeatures& cpu_features();
 
-// The widest kernel set the attention dispatchers (attn/*_ref.cpp) use.
+// The widest kernel set the kernel tables (attn/attn_kernels.h, quant/quant_kernels.h) use.
 enum class SimdLevel { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 
 // What cpu_features() supports, lowered by limit_simd_level().

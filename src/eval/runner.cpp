@@ -25,22 +25,11 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// What the method needs to hold the prompt: dense caches count their tokens, not their whole
-// pages (an allocator detail that would inflate small budgets); every other storage form is
-// allocated to size.
+// What the method needs to hold the prompt: each storage form's bytes for the tokens it holds
+// (dense caches count their tokens, not their whole pages).
 size_t logical_kv_bytes(const Session& s) {
   size_t total = 0;
-  for (const auto& c : s.caches()) {
-    if (const auto* d = dynamic_cast<const DenseLayerCache*>(c.get())) {
-      // bytes() covers whole pages; scale to the tokens held (element type agnostic).
-      const int64_t n = d->n_tokens(0);
-      const int64_t cap = (n + DenseLayerCache::kPageTokens - 1) / DenseLayerCache::kPageTokens *
-                          DenseLayerCache::kPageTokens;
-      if (cap > 0) total += static_cast<size_t>(static_cast<double>(d->bytes()) * n / cap);
-    } else {
-      total += c->bytes();
-    }
-  }
+  for (const auto& c : s.caches()) total += c->bytes_held();
   return total;
 }
 

@@ -152,4 +152,9 @@ void append_kept(const DenseLayerCache& src, const std::vector<std::vector<int32
   }
 }
 
+size_t DenseLayerCache::bytes_held() const {
+  const int64_t cap = (n_ + kPageTokens - 1) / kPageTokens * kPageTokens;
+  return cap > 0 ? static_cast<size_t>(static_cast<double>(bytes()) * n_ / cap) : 0;
+}
+
 }  // namespace sparkv

@@ -50,15 +50,19 @@ class DenseLayerCache : public LayerCache {
 
   // Reads tokens [t0, t0+n) of KV head h as f32 (dequantized). k_out, v_out: [n, D] (either may
   // be null).
-  void read(int h, int64_t t0, int64_t n, float* k_out, float* v_out) const;
+  void read(int h, int64_t t0, int64_t n, float* k_out, float* v_out) const override;
+  // bytes() scaled to the tokens held (element-type agnostic): an allocator's page slack would
+  // inflate small budgets.
+  size_t bytes_held() const override;
+  const DenseLayerCache* uncompressed() const override { return this; }
 
   // A new cache of the same types holding tokens kept[h] of each head (ascending, the same count
   // for every head), copied row for row: quantized rows are not requantized.
   std::unique_ptr<DenseLayerCache> gather(const std::vector<std::vector<int32_t>>& kept) const;
 
-  int n_kv() const { return n_kv_; }
-  int head_dim() const { return D_; }
-  int group() const { return group_; }
+  int n_kv() const override { return n_kv_; }
+  int head_dim() const override { return D_; }
+  int group() const override { return group_; }
   KvDtype k_type() const { return k_type_; }
   KvDtype v_type() const { return v_type_; }
   KvTypes types() const { return {k_type_, v_type_}; }

@@ -12,6 +12,10 @@
 
 namespace sparkv {
 
+class DenseLayerCache;
+
+// Everything outside kv/ (the forward pass, presses, captures, reports) reaches a storage form
+// through this interface only; none of them needs to know which form it holds.
 class LayerCache {
  public:
   virtual ~LayerCache() = default;
@@ -33,6 +37,24 @@ class LayerCache {
 
   // A short name for reports ("f16", "spark", ...).
   virtual const char* kind() const = 0;
+
+  // Shape: KV heads, channels per head, query heads per KV head.
+  virtual int n_kv() const = 0;
+  virtual int head_dim() const = 0;
+  virtual int group() const = 0;
+
+  // Reads tokens [t0, t0+n) of KV head h as f32 rows k, v [n, D] (either may be null): what
+  // attention sees — dequantized, and for a compressed form its reconstruction (SparK's recovered
+  // channels, ThinK's pruned channels as zero).
+  virtual void read(int h, int64_t t0, int64_t n, float* k, float* v) const = 0;
+
+  // Bytes the tokens held occupy, for budget comparisons: bytes() less the room a form has
+  // reserved for tokens to come (the dense form's unused rows of its last pages).
+  virtual size_t bytes_held() const { return bytes(); }
+
+  // The uncompressed rows a press builds from: the dense form is its own; a compressed form has
+  // none (a layer is compressed once, right after its prefill).
+  virtual const DenseLayerCache* uncompressed() const { return nullptr; }
 };
 
 }  // namespace sparkv

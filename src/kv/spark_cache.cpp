@@ -276,4 +276,19 @@ double SparkLayerCache::mean_kept() const {
   return n > 0 ? kept / n : 0.0;
 }
 
+void SparkLayerCache::read(int h, int64_t t0, int64_t n, float* k, float* v) const {
+  const int64_t n_comp = heads_[h].n;
+  const SparkView s = view(h);
+  std::vector<float> kt(D_), vt(D_);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = t0 + i;
+    if (t >= n_comp) {
+      tail_.read(h, t - n_comp, 1, k ? k + i * D_ : nullptr, v ? v + i * D_ : nullptr);
+      continue;
+    }
+    if (k) spark_reconstruct_key(s, t, k + i * D_);
+    if (v) spark_reconstruct_value(s, t, v + i * D_);
+  }
+}
+
 }  // namespace sparkv

@@ -97,6 +97,10 @@ class SparkLayerCache : public LayerCache {
   int64_t n_tokens(int h) const override { return heads_[h].n + tail_.n_tokens(h); }
   size_t bytes() const override;
   const char* kind() const override { return "spark"; }
+  int n_kv() const override { return n_kv_; }
+  int head_dim() const override { return D_; }
+  int group() const override { return group_; }
+  void read(int h, int64_t t0, int64_t n, float* k, float* v) const override;
   const SparkStorage& storage() const { return storage_; }
 
   SparkView view(int h) const;

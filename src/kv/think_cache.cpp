@@ -166,4 +166,13 @@ void ThinkLayerCache::attend(const float* q, int n_q, float* out) const {
       });
 }
 
+void ThinkLayerCache::read(int h, int64_t t0, int64_t n, float* k, float* v) const {
+  std::vector<float> kt(D_), vt(D_);
+  for (int64_t i = 0; i < n; ++i) {
+    read(h, t0 + i, kt.data(), vt.data());
+    if (k) std::copy(kt.begin(), kt.end(), k + i * D_);
+    if (v) std::copy(vt.begin(), vt.end(), v + i * D_);
+  }
+}
+
 }  // namespace sparkv

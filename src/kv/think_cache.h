@@ -39,6 +39,11 @@ class ThinkLayerCache : public LayerCache {
   size_t bytes() const override;
   const char* kind() const override { return "think"; }
 
+  int n_kv() const override { return n_kv_; }
+  int head_dim() const override { return D_; }
+  int group() const override { return group_; }
+  void read(int h, int64_t t0, int64_t n, float* k, float* v) const override;
+
   const std::vector<int32_t>& channels(int h) const { return channels_[h]; }
   int kept_channels() const { return dk_; }
   int64_t n_pruned_tokens() const { return n_pruned_; }

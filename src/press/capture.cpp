@@ -54,7 +54,8 @@ void PrefillCapture::on_layer_input(int layer, const float* x, int n, int64_t po
     for (int i = 0; i < E; ++i) sum[i] += xt[i];
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < E; ++i)
-      for (int j = 0; j < E; ++j) outer[static_cast<size_t>(i) * E + j] += static_cast<double>(xt[i]) * xt[j];
+      for (int j = 0; j < E; ++j)
+        outer[static_cast<size_t>(i) * E + j] += static_cast<double>(xt[i]) * xt[j];
     ++h_count_[layer];
   }
 }
@@ -62,9 +63,7 @@ void PrefillCapture::on_layer_input(int layer, const float* x, int n, int64_t po
 void PrefillCapture::on_attended(int layer, const float* q, const float* att, int n, int64_t pos0,
                                  const LayerCache& cache) {
   if (!needs_.attn_colsum) return;
-  const auto* dense = dynamic_cast<const DenseLayerCache*>(&cache);
-  SPARKV_CHECK(dense != nullptr, "attention column sums need a dense prefill cache");
-  accumulate_attention_colsum(*dense, q, n, cfg_.n_head, colsum_[layer].data(), n_prompt_);
+  accumulate_attention_colsum(cache, q, n, cfg_.n_head, colsum_[layer].data(), n_prompt_);
 }
 
 void PrefillCapture::fill(int layer, PressContext* ctx) const {

@@ -14,7 +14,8 @@ namespace sparkv {
 class PrefillCapture : public ForwardObserver {
  public:
   // The prefill covers positions [pos_begin, pos_begin + n_prompt).
-  PrefillCapture(const ModelConfig& cfg, const PressNeeds& needs, int64_t pos_begin, int64_t n_prompt);
+  PrefillCapture(const ModelConfig& cfg, const PressNeeds& needs, int64_t pos_begin,
+                 int64_t n_prompt);
 
   void on_queries(int layer, const float* q, int n, int64_t pos0) override;
   void on_layer_input(int layer, const float* x, int n, int64_t pos0) override;
@@ -29,19 +30,20 @@ class PrefillCapture : public ForwardObserver {
   const ModelConfig& cfg_;
   PressNeeds needs_;
   int64_t pos_begin_, n_prompt_;
-  int window_;                                   // min(needs.window, n_prompt)
-  std::vector<std::vector<float>> window_q_;     // [layer][window, n_head, D]
-  std::vector<std::vector<float>> colsum_;       // [layer][n_head, n_prompt]
-  std::vector<std::vector<double>> h_sum_;       // [layer][n_embd]
-  std::vector<std::vector<double>> h_outer_;     // [layer][n_embd, n_embd]
+  int window_;                                // min(needs.window, n_prompt)
+  std::vector<std::vector<float>> window_q_;  // [layer][window, n_head, D]
+  std::vector<std::vector<float>> colsum_;    // [layer][n_head, n_prompt]
+  std::vector<std::vector<double>> h_sum_;    // [layer][n_embd]
+  std::vector<std::vector<double>> h_outer_;  // [layer][n_embd, n_embd]
   std::vector<int64_t> h_count_;
   mutable std::vector<std::vector<float>> h_mean_, h_cov_;
 };
 
 // H2O (kvpress "observed attention"): adds, for the n queries of a prefill chunk, their softmax
-// attention probabilities to colsum [n_head, n_total_prompt] — causal, over the tokens `cache` holds
-// (the chunk's own keys are the last n). Computed tile by tile without the full attention matrix.
-void accumulate_attention_colsum(const DenseLayerCache& cache, const float* q, int n, int n_head,
+// attention probabilities to colsum [n_head, n_total_prompt] — causal, over the tokens `cache`
+// holds (the chunk's own keys are the last n). Computed tile by tile without the full attention
+// matrix.
+void accumulate_attention_colsum(const LayerCache& cache, const float* q, int n, int n_head,
                                  float* colsum, int64_t colsum_stride);
 
 }  // namespace sparkv

@@ -22,7 +22,7 @@ constexpr int64_t kTileFloats = int64_t{1} << 24;
 constexpr int64_t kColumnBlock = 1024;
 }  // namespace
 
-void accumulate_attention_colsum(const DenseLayerCache& cache, const float* q, int n, int n_head,
+void accumulate_attention_colsum(const LayerCache& cache, const float* q, int n, int n_head,
                                  float* colsum, int64_t colsum_stride) {
   const int n_kv = cache.n_kv(), g = cache.group(), D = cache.head_dim();
   const int64_t N = cache.n_tokens(0);  // tokens cached so far; the chunk's own are the last n
@@ -34,8 +34,8 @@ void accumulate_attention_colsum(const DenseLayerCache& cache, const float* q, i
   if (n == 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int tile_rows = static_cast<int>(std::clamp<int64_t>(kTileFloats / N, 1, n));
-  std::vector<float> k(static_cast<size_t>(N) * D);                   // [N, D] of one KV head
-  std::vector<float> logits(static_cast<size_t>(tile_rows) * N);      // [tile, N]
+  std::vector<float> k(static_cast<size_t>(N) * D);               // [N, D] of one KV head
+  std::vector<float> logits(static_cast<size_t>(tile_rows) * N);  // [tile, N]
   std::vector<double> row_max(tile_rows), row_sum(tile_rows);
   for (int h = 0; h < n_kv; ++h) {
     cache.read(h, 0, N, k.data(), nullptr);

@@ -3,17 +3,12 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/fp16.h"
 #include "quant/quant.h"
+#include "quant/quant_kernels.h"
 
 namespace sparkv {
-
-namespace kv_detail {
-void f32_to_f16_row_avx2(const float* src, uint16_t* dst, int n);
-void f16_to_f32_row_avx2(const uint16_t* src, float* dst, int n);
-}  // namespace kv_detail
 
 const int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                  1,    13,   25,  38,  53,  69,  89,  113};
@@ -170,8 +165,8 @@ void kv_check_head_dim(KvDtype t, int D, const char* what) {
 }
 
 void kv_quantize_row(KvDtype t, const float* src, void* dst, int D) {
-  if (t == KvDtype::kF16 && simd_level() >= SimdLevel::kAvx2)
-    return kv_detail::f32_to_f16_row_avx2(src, static_cast<uint16_t*>(dst), D);
+  if (t == KvDtype::kF16)
+    return quant_kernels().f32_to_f16_row(src, static_cast<uint16_t*>(dst), D);
   if (t == KvDtype::kIQ4_NL) {
     auto* out = static_cast<uint8_t*>(dst);
     for (int b = 0; b < D / kQK; ++b) quantize_iq4nl_block(src + b * kQK, out + b * 18);
@@ -183,8 +178,8 @@ void kv_quantize_row(KvDtype t, const float* src, void* dst, int D) {
 void kv_dequantize_row(KvDtype t, const void* src, float* dst, int D) {
   // f16 widens exactly, so the F16C path is the scalar one bit for bit (the kernels' oracles
   // still see identical values).
-  if (t == KvDtype::kF16 && simd_level() >= SimdLevel::kAvx2)
-    return kv_detail::f16_to_f32_row_avx2(static_cast<const uint16_t*>(src), dst, D);
+  if (t == KvDtype::kF16)
+    return quant_kernels().f16_to_f32_row(static_cast<const uint16_t*>(src), dst, D);
   if (t == KvDtype::kIQ4_NL) {
     const auto* in = static_cast<const uint8_t*>(src);
     for (int b = 0; b < D / kQK; ++b) dequantize_iq4nl_block(in + b * 18, dst + b * kQK);

@@ -1,28 +1,21 @@
-// Runtime dispatch between the reference and AVX2 row kernels, and the decode GEMV.
+// The dispatching entry points (through quant_kernels(), the table chosen for the CPU) and the
+// decode GEMV.
 #include <omp.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 
-#include "core/cpu_features.h"
 #include "core/error.h"
 #include "quant/quant.h"
 #include "quant/quant_impl.h"
+#include "quant/quant_kernels.h"
 
 namespace sparkv {
 
 using namespace quant_detail;
 
 namespace {
-
-using DotFn = float (*)(GgmlType, const void*, const float*, int64_t);
-
-DotFn select_dot(GgmlType type) {
-  if (simd_level() >= SimdLevel::kAvx512 && avx512_supports(type)) return dot_row_avx512;
-  if (cpu_features().has_avx2_set() && avx2_supports(type)) return dot_row_avx2;
-  return dot_row_ref;
-}
 
 // The activation vector, 64-byte aligned. The int8 kernels are load-bound, and 32-byte loads that
 // straddle a cache line take two load slots: an aligned x made the q8_0 dot ~15% faster on the
@@ -47,19 +40,17 @@ const float* aligned_activations(const float* x, int64_t n) {
 }  // namespace
 
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
-  if (cpu_features().has_avx2_set() && avx2_supports(type))
-    return dequantize_row_avx2(type, src, dst, n);
-  dequantize_row_ref(type, src, dst, n);
+  quant_kernels().dequantize_row(type, src, dst, n);
 }
 
 float dot_row(GgmlType type, const void* w, const float* x, int64_t n) {
-  return select_dot(type)(type, w, x, n);
+  return quant_kernels().dot_for(type)(type, w, x, n);
 }
 
 void gemv(GgmlType type, const void* w, int64_t rows, int64_t n, const float* x, float* y) {
   check_row(type, n, "gemv");
   SPARKV_CHECK(rows >= 0, "gemv: negative row count {}", rows);
-  const DotFn dot = select_dot(type);
+  const DotRowFn dot = quant_kernels().dot_for(type);
   const size_t row_bytes = ggml_row_bytes(type, n);
   const uint8_t* base = static_cast<const uint8_t*>(w);
   x = aligned_activations(x, n);

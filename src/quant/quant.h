@@ -1,6 +1,6 @@
 // Row kernels over ggml block types: dequantize a row and dot a row with f32 activations.
-// Each has a scalar reference (*_ref, the test oracle) and an AVX2/FMA/F16C variant chosen at
-// runtime by the dispatching entry points below.
+// Each has a scalar reference (*_ref, the test oracle) and SIMD variants; the entry points below
+// call the set quant_kernels() picked for the CPU (quant/quant_kernels.h).
 #pragma once
 
 #include <cstdint>

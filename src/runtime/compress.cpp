@@ -6,7 +6,7 @@ namespace sparkv {
 
 PressContext press_context(const Session& session, const PrefillCapture& capture, int layer,
                            int64_t n_prompt, uint64_t seed) {
-  const auto* dense = dynamic_cast<const DenseLayerCache*>(session.caches().at(layer).get());
+  const DenseLayerCache* dense = session.caches().at(layer)->uncompressed();
   SPARKV_CHECK(dense != nullptr, "press: layer {} is already compressed", layer);
   SPARKV_CHECK(dense->n_tokens(0) == n_prompt,
                "press: the cache holds {} tokens but the prefill had {} (compress right after "
@@ -33,8 +33,8 @@ std::vector<std::unique_ptr<LayerCache>> compress_caches(const Session& session,
   return out;
 }
 
-void compress_session(Session& session, const PressPipeline& pipeline, const PrefillCapture& capture,
-                      int64_t n_prompt, uint64_t seed) {
+void compress_session(Session& session, const PressPipeline& pipeline,
+                      const PrefillCapture& capture, int64_t n_prompt, uint64_t seed) {
   if (pipeline.empty()) return;
   auto caches = compress_caches(session, pipeline, capture, n_prompt, seed);
   for (size_t l = 0; l < caches.size(); ++l) session.caches()[l] = std::move(caches[l]);
