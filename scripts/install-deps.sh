@@ -12,6 +12,9 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy                  # golden-fixture generators (tests/golden)
+  python3-dev pybind11-dev python3-pybind11 python3-pytest   # the Python module and its tests
+  python3-venv python3-pip python3-setuptools python3-wheel  # pip install . (offline, in a venv)
+  python3-matplotlib                     # examples/sweep_recipes.py
   gnuplot-nox                            # report plots
   clang libclang-rt-dev libomp-dev       # sanitizer + libFuzzer stages of scripts/ci-extra.sh
 )
