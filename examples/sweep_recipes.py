@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import sparkv  # noqa: E402
 
-RECIPES = ["spark:ratio=0.8", "snapkv:budget=256", "snapkv:budget=256+spark:ratio=0.8"]
+RECIPES = ["spark:ratio=0.8", "snapkv:budget=512", "snapkv:budget=512+spark:ratio=0.8"]
 
 
 def main():
@@ -45,13 +45,14 @@ def main():
         print(f"{label:40s} {acc:8.1f} {kv:12,.0f} {kv / full_bytes:8.2f}")
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, kv, acc in points:
+    for i, (label, kv, acc) in enumerate(points):
         ax.scatter(kv / 2**20, acc, s=60)
-        ax.annotate(label, (kv / 2**20, acc), textcoords="offset points", xytext=(6, 4),
-                    fontsize=8)
+        ax.annotate(f"{label}\n{acc:.1f}%, {kv / full_bytes:.0%} of full", (kv / 2**20, acc),
+                    textcoords="offset points", xytext=(8, 8 if i % 2 == 0 else -22), fontsize=8)
     ax.set_xlabel("KV cache per prompt (MiB, as allocated)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(-5, 105)
+    ax.set_ylim(-5, 110)
+    ax.margins(x=0.25)
     ax.set_title(f"{model.info()['architecture']} embedded model, RULER {a.tasks} @ {a.length} "
                  f"tokens, {a.samples} samples/task", fontsize=9)
     ax.grid(alpha=0.3)
