@@ -208,7 +208,12 @@ def lr_at(st, a):
 def stage_weights(st, a):
     w = dict(WEIGHTS)
     if not st.get("copy_done"):
-        return {"copy_plain" if st["step"] < a.copy_plain_steps else "copy": 1.0}
+        if st["step"] < a.copy_plain_steps:
+            return {"copy_plain": 1.0}
+        # Digit copies join the symbol copies instead of replacing them: run7's second start
+        # switched at step 300 and the first digit steps (embeddings the warm-up never trained,
+        # gradient norm 12) wiped the copy circuit within 10 steps (copy loss 0.002 -> 3.1).
+        return {"copy_plain": 0.5, "copy": 0.5}
     w["copy"] = {0: 1.0, 1: 0.5}.get(st["stage"], 0.25)
     for item in filter(None, a.mix.split(",")):
         k, v = item.split("=")
