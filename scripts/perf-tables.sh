@@ -19,7 +19,7 @@ echo "[perf] micro-benchmarks, 1 thread" >&2
 OMP_NUM_THREADS=1 "$B/sparkv_bench" "${common[@]}" --benchmark_out="$OUT/micro-1t.json" \
   --benchmark_filter='StreamTriad|FmaPeak|DecodeAttn(DenseF16|Spark50|Spark80)/tokens:32768/isa:2' > /dev/null
 echo "[perf] sparkv bench (embedded model)" >&2
-OMP_NUM_THREADS=2 "$B/sparkv" bench -d 0,2048,8192 -p 256 -n 32 --press full --press snapkv:budget=512 \
+OMP_NUM_THREADS=2 "$B/sparkv" bench -m models/sparkv-tiny-f16.gguf -d 0,2048,8192 -p 256 -n 32 --press full --press snapkv:budget=512 \
   --press spark:ratio=0.5 --press spark:ratio=0.8 --press snapkv:budget=512+spark:ratio=0.8 --json \
   > "$OUT/e2e.json"
 python3 scripts/perf_tables.py "$OUT" > "$OUT/tables.md"
