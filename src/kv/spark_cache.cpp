@@ -49,6 +49,15 @@ uint16_t push_kept(SparkKeyQuant kq, const std::vector<float>& x, std::vector<ui
   return f32_to_fp16(d);
 }
 
+// Decode blocks append to the packed arrays (decode_block=). std::vector doubles its capacity, and
+// bytes() counts capacity: one block made a 700-token cache hold more than the dense rows of the
+// same tokens. Arrays grow to `need` plus `slack` elements instead (the caller sizes the slack
+// to a few percent of the tokens held).
+template <typename T>
+void grow_to(std::vector<T>& v, size_t need, size_t slack) {
+  if (need > v.capacity()) v.reserve(need + slack);
+}
+
 // Stream elements a token with `kept` values occupies (int4 runs start on a byte boundary).
 int64_t stream_elems(SparkKeyQuant kq, int64_t kept) {
   return kq == SparkKeyQuant::kQ4 ? (kept + 1) / 2 * 2 : kept;
@@ -119,11 +128,25 @@ void SparkLayerCache::compress_into(int h, const float* k, const float* v, int64
   const SparkKeyQuant kq = storage_.kq;
   SparkHeadPlan plan;
   planner_->plan(h, k, v, n, n0 == 0 ? nullptr : st.w.data(), &plan);
-  SPARKV_CHECK(plan.kmask.size() == static_cast<size_t>(n) * nb &&
-                   (!L.scale || plan.r.size() == static_cast<size_t>(n)) &&
-                   (!L.sampled || plan.tau.size() == static_cast<size_t>(n)) &&
-                   (n0 > 0 || plan.w.size() == static_cast<size_t>(D)),
-               "internal: spark plan does not match the cache layout");
+  if (n0 > 0) {  // a decode block: the build sized every array exactly
+    const size_t m = static_cast<size_t>(n0 + n);
+    // Room for max(one block, 1/32 of the tokens) more: a reallocation every few percent of
+    // growth, and never the doubling that outgrew the dense cache.
+    const size_t more = std::max<size_t>(static_cast<size_t>(n), m / 32);
+    grow_to(st.kmask, m * nb, more * nb);
+    if (L.signs) grow_to(st.kpos, m * nb, more * nb);
+    if (L.scale) grow_to(st.r, m, more);
+    if (L.sampled) grow_to(st.tau, m, more);
+    if (kq != SparkKeyQuant::kF16) grow_to(st.kscale, m, more);
+    if (!fixed) grow_to(st.koffs, m + 1, more);
+    // Kept values: at most D per token; the slack at this head's average so far.
+    const size_t held = st.kvals.size() - kPadBytes;
+    grow_to(st.kvals,
+            held + stream_bytes(kq, static_cast<size_t>(n) * (fixed ? st.k_stride : D)) + kPadBytes,
+            held / static_cast<size_t>(n0) * more);
+    const size_t row = kv_row_bytes(storage_.v_type, D);
+    if (L.v_fixed == 0) grow_to(st.v, m * row, more * row);
+  }
   st.kmask.resize((n0 + n) * nb, 0);
   std::copy(plan.kmask.begin(), plan.kmask.end(), st.kmask.begin() + n0 * nb);
   if (L.signs) st.kpos.resize((n0 + n) * nb, 0);
