@@ -103,6 +103,15 @@ struct PySession {
   std::mutex busy;  // a Session is used from one thread at a time: a second caller waits
 };
 
+// Runs f(session) holding the session's lock, without the GIL: a generation elsewhere holds the
+// lock and takes the GIL once per token, so waiting for the lock with the GIL held would deadlock.
+template <typename F>
+auto locked(PySession& ps, F&& f) {
+  py::gil_scoped_release nogil;
+  std::lock_guard<std::mutex> lock(ps.busy);
+  return f(*ps.s);
+}
+
 PyResult finish(PySession& ps, const api::GenerateResult& r) {
   PyResult out;
   out.text = r.text;
@@ -128,12 +137,7 @@ PyResult generate_blocking(PySession& ps, api::GenerateOptions go) {
     }
     return true;
   };
-  api::GenerateResult r;
-  {
-    py::gil_scoped_release nogil;
-    std::lock_guard<std::mutex> lock(ps.busy);
-    r = ps.s->generate(go);
-  }
+  const api::GenerateResult r = locked(ps, [&](api::Session& x) { return x.generate(go); });
   if (interrupted) throw py::error_already_set();
   return finish(ps, r);
 }
@@ -508,9 +512,7 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
               recipes.push_back(to_recipe(press.cast<RecipeArg>()));
             }
             ps.prompt = to_ids(ids, "prefill");
-            py::gil_scoped_release nogil;
-            std::lock_guard<std::mutex> lock(ps.busy);
-            ps.s->prefill(ps.prompt, recipes);
+            locked(ps, [&](api::Session& x) { x.prefill(ps.prompt, recipes); });
           },
           py::arg("ids"), py::arg("press") = py::none(),
           "The first forward pass. `press` (a recipe or a list of them) says what to record so "
@@ -519,9 +521,7 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
           "compress",
           [](PySession& ps, const RecipeArg& press, uint64_t seed) {
             const api::Recipe r = to_recipe(press);
-            py::gil_scoped_release nogil;
-            std::lock_guard<std::mutex> lock(ps.busy);
-            ps.s->compress(r, seed);
+            locked(ps, [&](api::Session& x) { x.compress(r, seed); });
             ps.press = r.spec();
           },
           py::arg("press"), py::arg("seed") = 0, "Compresses the prefill's cache in place.")
@@ -532,9 +532,8 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
             auto out = std::make_shared<PySession>(ps.model);
             out->prompt = ps.prompt;
             out->press = r.spec();
-            py::gil_scoped_release nogil;
-            std::lock_guard<std::mutex> lock(ps.busy);
-            out->s = std::make_unique<api::Session>(ps.s->fork(r, seed));
+            out->s = std::make_unique<api::Session>(
+                locked(ps, [&](api::Session& x) { return x.fork(r, seed); }));
             return out;
           },
           py::arg("press") = py::none(), py::arg("seed") = 0,
@@ -543,9 +542,7 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
           "append",
           [](PySession& ps, const std::vector<int64_t>& ids) {
             const auto v = to_ids(ids, "append");
-            py::gil_scoped_release nogil;
-            std::lock_guard<std::mutex> lock(ps.busy);
-            ps.s->append(v);
+            locked(ps, [&](api::Session& x) { x.append(v); });
           },
           py::arg("ids"), "Feeds more tokens (a next turn) on top of the cache.")
       .def(
@@ -580,12 +577,19 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
           },
           "The last fed token's logits [n_vocab]: a read-only NumPy view, no copy.")
       .def(
-          "kv_bytes", [](PySession& ps) { return ps.s->kv().bytes; },
+          "kv_bytes",
+          [](PySession& ps) { return locked(ps, [](api::Session& x) { return x.kv(); }).bytes; },
           "Bytes the KV cache holds now.")
-      .def("kv", [](PySession& ps) { return kv_dict(ps.s->kv()); })
-      .def_property_readonly("n_past", [](PySession& ps) { return ps.s->n_past(); })
+      .def(
+          "kv",
+          [](PySession& ps) { return kv_dict(locked(ps, [](api::Session& x) { return x.kv(); })); })
+      .def_property_readonly(
+          "n_past",
+          [](PySession& ps) { return locked(ps, [](api::Session& x) { return x.n_past(); }); })
       .def_property_readonly("n_ctx", [](PySession& ps) { return ps.s->n_ctx(); })
-      .def_property_readonly("history", [](PySession& ps) { return ps.s->history(); })
+      .def_property_readonly(
+          "history",
+          [](PySession& ps) { return locked(ps, [](api::Session& x) { return x.history(); }); })
       .def_property_readonly("press", [](PySession& ps) { return ps.press; });
 
   m.def("_run_eval",

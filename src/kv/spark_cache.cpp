@@ -302,7 +302,6 @@ double SparkLayerCache::mean_kept() const {
 void SparkLayerCache::read(int h, int64_t t0, int64_t n, float* k, float* v) const {
   const int64_t n_comp = heads_[h].n;
   const SparkView s = view(h);
-  std::vector<float> kt(D_), vt(D_);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = t0 + i;
     if (t >= n_comp) {

@@ -8,18 +8,13 @@
 
 namespace sparkv {
 
-SparkPlan::SparkPlan(const SparkOptions& o, std::vector<float> norms, int D, int layer,
-                     SparkKeyQuant kq)
+SparkPlan::SparkPlan(const SparkOptions& o, std::vector<float> norms, int D, int layer)
     : o_(o), norms_(std::move(norms)), D_(D) {
   SPARKV_CHECK(
       o.decode_block == 0 || o.value_ratio == 0.0,
       "spark: decode_block cannot be combined with values= (value statistics are per prefill)");
   const bool sampled =
       o.recovery == SparkRecovery::kNormal || o.recovery == SparkRecovery::kExponential;
-  SPARKV_CHECK(
-      kq == SparkKeyQuant::kF16 || !sampled,
-      "spark: kq={} needs a deterministic recovery (the sampled ones use the f16 scalar path)",
-      spark_key_quant_name(kq));
   layout_.k_fixed = o.variant == SparkVariant::kFixed ? spark_fixed_keep(D, o.ratio) : 0;
   layout_.signs = spark_recovery_has_signs(o.recovery);
   layout_.scale = spark_recovery_has_scale(o.recovery);
@@ -87,7 +82,7 @@ std::unique_ptr<SparkLayerCache> spark_compress(const DenseLayerCache& src,
                                                 const SparkStorage& storage) {
   const int D = src.head_dim();
   std::vector<float> nrm(norms, norms + static_cast<size_t>(src.n_kv()) * D);
-  auto plan = std::make_shared<const SparkPlan>(o, std::move(nrm), D, layer, storage.kq);
+  auto plan = std::make_shared<const SparkPlan>(o, std::move(nrm), D, layer);
   auto cache = std::make_unique<SparkLayerCache>(src.n_kv(), D, src.group(), plan, storage);
   // The last `recent` kept tokens bypass compression: the cache keeps them in its dense tail.
   const int64_t n_kept = kept.empty() ? 0 : static_cast<int64_t>(kept[0].size());

@@ -15,8 +15,8 @@ namespace sparkv {
 class SparkPlan final : public SparkPlanner {
  public:
   // norms: [n_kv, D] window channel norms (spark_channel_norms). `layer` keys the sampled
-  // recoveries. kq: the storage form of the kept keys (the sampled recoveries need f16).
-  SparkPlan(const SparkOptions& o, std::vector<float> norms, int D, int layer, SparkKeyQuant kq);
+  // recoveries.
+  SparkPlan(const SparkOptions& o, std::vector<float> norms, int D, int layer);
 
   const SparkLayout& layout() const override { return layout_; }
   int decode_block() const override { return o_.decode_block; }

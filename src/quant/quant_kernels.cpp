@@ -1,6 +1,5 @@
 #include "quant/quant_kernels.h"
 
-#include "core/fp16.h"
 #include "quant/quant.h"
 #include "quant/quant_impl.h"
 
