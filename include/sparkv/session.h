@@ -23,6 +23,9 @@
 
 namespace sparkv::api {
 
+class Session;
+void append_batch(const std::vector<Session*>& sessions, const std::vector<int32_t>& ids);
+
 struct SessionOptions {
   int64_t n_ctx = 0;  // most tokens the session holds; 0 = the model's trained context
   std::string cache_type_k = "f16";  // dense cache element types, as llama.cpp's -ctk / -ctv
@@ -132,6 +135,7 @@ class Session {
   const Model& model() const;
 
  private:
+  friend void append_batch(const std::vector<Session*>& sessions, const std::vector<int32_t>& ids);
   struct State;
   explicit Session(std::unique_ptr<State> s);
   std::unique_ptr<State> s_;

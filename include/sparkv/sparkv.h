@@ -9,13 +9,15 @@
 //   auto out = s.generate({.max_tokens = 64});
 //
 // Headers: model.h (models, tokenizers, chat templates), recipe.h (compression recipes),
-// session.h (prefill, compress, fork, generate, KV bytes, timings), eval.h (long-context suites),
+// session.h (prefill, compress, fork, generate, KV bytes, timings), generation.h (token by token,
+// batched decode steps), eval.h (long-context suites),
 // system.h (threads, bandwidth). Errors are sparkv::Error (error.h) with a one-line message.
 // Everything else under src/ is internal and may change.
 #pragma once
 
 #include "sparkv/error.h"
 #include "sparkv/eval.h"
+#include "sparkv/generation.h"
 #include "sparkv/model.h"
 #include "sparkv/recipe.h"
 #include "sparkv/session.h"

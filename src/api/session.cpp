@@ -1,10 +1,11 @@
-// The public Session (include/sparkv/session.h): runtime/'s Session and Prefill, the decode loop,
-// and the text side of generation (streaming pieces, stop strings).
+// The public Session (include/sparkv/session.h): runtime/'s Session and Prefill; generate() is the
+// Generation loop (generation.cpp) with a batch of one, and append_batch() its batched step.
 #include "sparkv/session.h"
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
+
+#include "sparkv/generation.h"
 
 #include "core/error.h"
 #include "model/model.h"
@@ -13,8 +14,6 @@
 #include "runtime/generate.h"
 #include "runtime/prefill.h"
 #include "runtime/session.h"
-#include "sample/sampler.h"
-#include "tokenizer/tokenizer.h"
 
 namespace sparkv::api {
 
@@ -22,31 +21,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Length of the longest suffix of `text` that begins one of `stops` (text that must wait: the
-// next token may complete a stop string).
-size_t pending_stop_prefix(const std::string& text, const std::vector<std::string>& stops) {
-  size_t best = 0;
-  for (const auto& s : stops)
-    for (size_t n = std::min(s.size() - 1, text.size()); n > best; --n)
-      if (text.compare(text.size() - n, n, s, 0, n) == 0) {
-        best = n;
-        break;
-      }
-  return best;
-}
-
-SamplerParams to_sampler(const SamplingParams& p) {
-  SamplerParams sp;
-  sp.temperature = p.temperature;
-  sp.top_k = p.top_k;
-  sp.top_p = p.top_p;
-  sp.min_p = p.min_p;
-  sp.repeat_penalty = p.repeat_penalty;
-  sp.repeat_last_n = p.repeat_last_n;
-  sp.seed = p.seed;
-  return sp;
 }
 
 }  // namespace
@@ -58,10 +32,6 @@ Truncate parse_truncate(const std::string& mode) {
 
 size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room) {
   return fit_prompt(prompt, room, TruncateMode::kMiddle);
-}
-
-void SamplingParams::validate() const {
-  Sampler(to_sampler(*this)).validate();
 }
 
 struct Session::State {
@@ -135,75 +105,21 @@ void Session::append(const std::vector<int32_t>& ids) {
 }
 
 GenerateResult Session::generate(const GenerateOptions& opts) {
-  SPARKV_CHECK(opts.max_tokens >= 0, "max_tokens {} must be >= 0", opts.max_tokens);
-  std::optional<Tokenizer> tok_handle;
-  if (s_->model.has_tokenizer()) tok_handle.emplace(s_->model.tokenizer());
-  const Tokenizer* tok = tok_handle ? &*tok_handle : nullptr;
-  SPARKV_CHECK(tok != nullptr || opts.stop.empty(),
-               "generate: stop strings need a tokenizer; the model carries none");
-  for (const auto& st : opts.stop) SPARKV_CHECK(!st.empty(), "generate: an empty stop string");
+  Generation g(*this, opts);
+  while (g.step()) s_->s->feed({g.next_id()});
+  return g.finish();
+}
 
-  Sampler sampler(to_sampler(opts.sampling));
-
-  sparkv::GenerateOptions go;
-  go.n_predict = opts.max_tokens;
-  if (opts.stop_at_eos) go.stop_ids = s_->model.eos_ids();
-  go.stop_ids.insert(go.stop_ids.end(), opts.stop_ids.begin(), opts.stop_ids.end());
-
-  // Text of every non-stop token as it streams (UTF-8 completed by StreamDecoder), how much of it
-  // the callback has seen, and where a stop string begins (npos while none).
-  std::unique_ptr<StreamDecoder> stream;
-  if (tok) stream = std::make_unique<StreamDecoder>(tok->impl());
-  std::string text;
-  size_t shown = 0, stop_at = std::string::npos;
-  bool user_stop = false;
-  size_t longest = 0;
-  for (const auto& st : opts.stop) longest = std::max(longest, st.size());
-  go.on_token = [&](int32_t id) {
-    const bool is_stop = std::find(go.stop_ids.begin(), go.stop_ids.end(), id) != go.stop_ids.end();
-    if (!stream || is_stop) {
-      if (opts.on_token && !opts.on_token(id, {})) user_stop = true;
-      return !user_stop;
-    }
-    const size_t from = text.size();
-    text += stream->push(id);
-    size_t upto = text.size();
-    if (!opts.stop.empty()) {
-      // A stop string may straddle tokens: search from the longest stop's reach before `from`.
-      const size_t start = from > longest ? from - longest : 0;
-      for (const auto& st : opts.stop) {
-        const size_t p = text.find(st, start);
-        if (p != std::string::npos && p < stop_at) stop_at = p;
-      }
-      upto = stop_at != std::string::npos ? stop_at
-                                          : text.size() - pending_stop_prefix(text, opts.stop);
-    }
-    std::string_view piece;
-    if (upto > shown) piece = std::string_view(text).substr(shown, upto - shown);
-    shown = std::max(shown, upto);
-    if (opts.on_token && !opts.on_token(id, piece)) user_stop = true;
-    return !user_stop && stop_at == std::string::npos;
-  };
-
-  sparkv::GenerateResult r;
-  sparkv::decode(*s_->s, sampler, go, &r);
-  GenerateResult out;
-  out.ids = r.ids;
-  out.stop_reason = r.stop_reason;
-  out.decode_steps = r.decode_steps;
-  out.decode_seconds = r.decode_seconds;
-  if (stop_at != std::string::npos && !user_stop) {
-    out.stop_reason = "stop_string";
-    out.text = text.substr(0, stop_at);
-  } else if (tok) {
-    std::vector<int32_t> shown_ids = r.ids;
-    if (!shown_ids.empty() && r.stop_reason == "stop_token") shown_ids.pop_back();
-    out.text = tok->decode(shown_ids, /*skip_special=*/true);
-    // What the stream still held back: a partial UTF-8 tail or a prefix of a stop string.
-    const std::string tail = text.substr(std::min(shown, text.size())) + stream->flush();
-    if (opts.on_token && !tail.empty()) opts.on_token(-1, tail);
+void append_batch(const std::vector<Session*>& sessions, const std::vector<int32_t>& ids) {
+  SPARKV_CHECK(sessions.size() == ids.size(), "append_batch: {} sessions but {} token ids",
+               sessions.size(), ids.size());
+  SPARKV_CHECK(!sessions.empty(), "append_batch: no sessions");
+  std::vector<sparkv::Session*> rs(sessions.size());
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    SPARKV_CHECK(sessions[i] != nullptr, "append_batch: a null session");
+    rs[i] = sessions[i]->s_->s.get();
   }
-  return out;
+  sparkv::Session::feed_decode_batch(rs.data(), ids.data(), static_cast<int>(rs.size()));
 }
 
 const std::vector<float>& Session::logits() const {

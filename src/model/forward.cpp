@@ -1,6 +1,7 @@
 #include "model/forward.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -21,6 +22,7 @@ struct ForwardScratch {
   std::vector<float> proj;  // [n, n_embd]
   std::vector<float> gate;  // [n, n_ff]
   std::vector<float> up;    // [n, n_ff]
+  std::vector<float> logits;  // [B, n_vocab] of a decode batch
 
   void ensure(int n, const ModelConfig& c) {
     if (n <= cap) return;
@@ -52,6 +54,22 @@ void add_bias(float* y, const std::vector<float>& b, int n) {
   const int dim = static_cast<int>(b.size());
   for (int t = 0; t < n; ++t)
     for (int i = 0; i < dim; ++i) y[static_cast<size_t>(t) * dim + i] += b[i];
+}
+
+// Non-finite logits mean overflowed or corrupt weights; sampling from them would silently emit
+// garbage (argmax of NaN is arbitrary), so fail here, naming the position. One pass over
+// [n, n_vocab] floats is noise next to the lm_head GEMV that produced them.
+template <typename PosOf>
+void check_logits(const Model& m, const float* logits, int n, PosOf pos_of) {
+  const int V = m.config().n_vocab;
+  const size_t n_logits = static_cast<size_t>(n) * V;
+  for (size_t i = 0; i < n_logits; ++i) {
+    if (!std::isfinite(logits[i])) {
+      fail("{}: the forward pass produced a non-finite logit ({} for token id {}) at position {}: "
+           "the model's weights or activations contain NaN/Inf",
+           m.path(), logits[i], i % V, pos_of(static_cast<int>(i / V)));
+    }
+  }
 }
 
 }  // namespace
@@ -136,17 +154,79 @@ void Forward::run(const int32_t* ids, int n, int64_t pos0,
              s.xn.data() + static_cast<size_t>(t - first) * E);
   matmul(W.lm_head(), s.xn.data(), n_out, logits);
 
-  // Non-finite logits mean overflowed or corrupt weights; sampling from them would silently emit
-  // garbage (argmax of NaN is arbitrary), so fail here, naming the position. One pass over
-  // [n_out, n_vocab] floats is noise next to the lm_head GEMV that produced them.
-  const size_t n_logits = static_cast<size_t>(n_out) * c.n_vocab;
-  for (size_t i = 0; i < n_logits; ++i) {
-    if (!std::isfinite(logits[i])) {
-      const size_t t = i / c.n_vocab;
-      fail("{}: the forward pass produced a non-finite logit ({} for token id {}) at position {}: "
-           "the model's weights or activations contain NaN/Inf",
-           model_.path(), logits[i], i % c.n_vocab, pos0 + first + static_cast<int64_t>(t));
+  check_logits(model_, logits, n_out, [&](int t) { return pos0 + first + t; });
+}
+
+void Forward::run_decode_batch(const int32_t* ids, int B, const int64_t* pos,
+                               std::vector<std::unique_ptr<LayerCache>>* const* caches,
+                               float* const* logits) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& W = model_.weights();
+  SPARKV_CHECK(B >= 1, "decode batch: no sequences");
+  for (int b = 0; b < B; ++b)
+    SPARKV_CHECK(static_cast<int>(caches[b]->size()) == c.n_layer,
+                 "forward: {} caches for {} layers", caches[b]->size(), c.n_layer);
+  ForwardScratch& s = *s_;
+  s.ensure(B, c);
+  const int E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;
+  const size_t qd = static_cast<size_t>(c.q_dim()), kvd = static_cast<size_t>(c.kv_dim());
+
+  for (int b = 0; b < B; ++b) {
+    SPARKV_CHECK(ids[b] >= 0 && ids[b] < c.n_vocab, "token id {} out of range [0, {})", ids[b],
+                 c.n_vocab);
+    dequantize_row(W.tok_embd.type, W.tok_embd.row(ids[b]), s.x.data() + static_cast<size_t>(b) * E,
+                   E);
+  }
+  // Everything but the projections and attention is per token, exactly as run() does it for one.
+  for (int li = 0; li < c.n_layer; ++li) {
+    const LayerWeights& L = W.layers[li];
+    for (int b = 0; b < B; ++b)
+      rms_norm(s.x.data() + static_cast<size_t>(b) * E, L.attn_norm.data(), E, c.norm_eps,
+               s.xn.data() + static_cast<size_t>(b) * E);
+    matmul_decode_batch(L.wq, s.xn.data(), B, s.q.data());
+    matmul_decode_batch(L.wk, s.xn.data(), B, s.k.data());
+    matmul_decode_batch(L.wv, s.xn.data(), B, s.v.data());
+    add_bias(s.q.data(), L.bq, B);
+    add_bias(s.k.data(), L.bk, B);
+    add_bias(s.v.data(), L.bv, B);
+    for (int b = 0; b < B; ++b) {
+      float* qt = s.q.data() + b * qd;
+      float* kt = s.k.data() + b * kvd;
+      if (c.qk_norm) {
+        for (int h = 0; h < H; ++h) rms_norm(qt + h * D, L.q_norm.data(), D, c.norm_eps, qt + h * D);
+        for (int h = 0; h < Hkv; ++h)
+          rms_norm(kt + h * D, L.k_norm.data(), D, c.norm_eps, kt + h * D);
+      }
+      rope_apply(qt, H, D, pos[b], W.rope_inv_freq.data());
+      rope_apply(kt, Hkv, D, pos[b], W.rope_inv_freq.data());
+      (*caches[b])[li]->append(kt, s.v.data() + b * kvd, 1);
+      (*caches[b])[li]->attend(qt, 1, s.att.data() + b * qd);
     }
+    matmul_decode_batch(L.wo, s.att.data(), B, s.proj.data());
+    for (size_t i = 0; i < static_cast<size_t>(B) * E; ++i) s.x[i] += s.proj[i];
+    for (int b = 0; b < B; ++b)
+      rms_norm(s.x.data() + static_cast<size_t>(b) * E, L.ffn_norm.data(), E, c.norm_eps,
+               s.xn.data() + static_cast<size_t>(b) * E);
+    matmul_decode_batch(L.w_gate, s.xn.data(), B, s.gate.data());
+    matmul_decode_batch(L.w_up, s.xn.data(), B, s.up.data());
+    const size_t nf = static_cast<size_t>(B) * c.n_ff;
+    for (size_t i = 0; i < nf; ++i) {
+      const float g = s.gate[i];
+      s.gate[i] = g / (1.0f + std::exp(-g)) * s.up[i];
+    }
+    matmul_decode_batch(L.w_down, s.gate.data(), B, s.proj.data());
+    for (size_t i = 0; i < static_cast<size_t>(B) * E; ++i) s.x[i] += s.proj[i];
+  }
+  for (int b = 0; b < B; ++b)
+    rms_norm(s.x.data() + static_cast<size_t>(b) * E, W.output_norm.data(), E, c.norm_eps,
+             s.xn.data() + static_cast<size_t>(b) * E);
+  // [B, n_vocab] into scratch, then out to each sequence's logits.
+  const size_t V = static_cast<size_t>(c.n_vocab);
+  if (s.logits.size() < B * V) s.logits.resize(B * V);
+  matmul_decode_batch(W.lm_head(), s.xn.data(), B, s.logits.data());
+  for (int b = 0; b < B; ++b) {
+    std::copy(s.logits.begin() + b * V, s.logits.begin() + (b + 1) * V, logits[b]);
+    check_logits(model_, logits[b], 1, [&](int) { return pos[b]; });
   }
 }
 

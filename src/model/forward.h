@@ -39,6 +39,14 @@ class Forward {
   void run(const int32_t* ids, int n, int64_t pos0, std::vector<std::unique_ptr<LayerCache>>& caches,
            float* logits, bool all_logits, ForwardObserver* observer = nullptr);
 
+  // One decode step of B sequences at once (continuous batching): token ids[b] at position pos[b]
+  // goes into caches[b] and its logits [n_vocab] into logits[b]. The projections read each weight
+  // row once for all B tokens; every sequence's logits equal run(&ids[b], 1, pos[b], ...) bit for
+  // bit, whatever else shares the batch.
+  void run_decode_batch(const int32_t* ids, int B, const int64_t* pos,
+                        std::vector<std::unique_ptr<LayerCache>>* const* caches,
+                        float* const* logits);
+
  private:
   const Model& model_;
   std::unique_ptr<ForwardScratch> s_;

@@ -61,4 +61,8 @@ void matmul(const Weight& w, const float* x, int T, float* y) {
   }
 }
 
+void matmul_decode_batch(const Weight& w, const float* x, int T, float* y) {
+  gemv_batch(w.type, w.data, w.rows, w.cols, x, T, y);
+}
+
 }  // namespace sparkv

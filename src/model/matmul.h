@@ -10,4 +10,8 @@ namespace sparkv {
 // x: [T, w.cols], y: [T, w.rows].
 void matmul(const Weight& w, const float* x, int T, float* y);
 
+// The same product for T tokens of T different sequences at one decode step: every row equals
+// matmul(w, x_t, 1, y_t) bit for bit (the GEMV's dot per row), with each weight row read once.
+void matmul_decode_batch(const Weight& w, const float* x, int T, float* y);
+
 }  // namespace sparkv

@@ -65,4 +65,39 @@ void gemv(GgmlType type, const void* w, int64_t rows, int64_t n, const float* x,
   for (int64_t r = 0; r < rows; ++r) y[r] = dot(type, base + r * row_bytes, x, n);
 }
 
+void gemv_batch(GgmlType type, const void* w, int64_t rows, int64_t n, const float* x, int B,
+                float* y) {
+  if (B == 1) {
+    gemv(type, w, rows, n, x, y);
+    return;
+  }
+  check_row(type, n, "gemv_batch");
+  SPARKV_CHECK(rows >= 0 && B >= 1, "gemv_batch: bad shape ({} rows, {} tokens)", rows, B);
+  const DotRowFn dot = quant_kernels().dot_for(type);
+  const size_t row_bytes = ggml_row_bytes(type, n);
+  const uint8_t* base = static_cast<const uint8_t*>(w);
+  // Every token's activations 64-byte aligned, as gemv() gives its one token (the int8 kernels
+  // are load-bound; the sums do not depend on alignment, only the speed does).
+  const int64_t stride = (n + 15) / 16 * 16;
+  struct Scratch {
+    std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+    int64_t capacity = 0;
+  };
+  thread_local Scratch scratch;
+  if (scratch.capacity < stride * B) {
+    const size_t bytes = static_cast<size_t>(stride) * B * sizeof(float);
+    scratch.data.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+    SPARKV_CHECK(scratch.data != nullptr, "gemv_batch: cannot allocate {} bytes", bytes);
+    scratch.capacity = stride * B;
+  }
+  float* xa = scratch.data.get();
+  for (int b = 0; b < B; ++b)
+    std::memcpy(xa + b * stride, x + static_cast<size_t>(b) * n, static_cast<size_t>(n) * sizeof(float));
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* wr = base + r * row_bytes;
+    for (int b = 0; b < B; ++b) y[static_cast<size_t>(b) * rows + r] = dot(type, wr, xa + b * stride, n);
+  }
+}
+
 }  // namespace sparkv

@@ -21,6 +21,13 @@ float dot_row_ref(GgmlType type, const void* w, const float* x, int64_t n);
 // rows with OpenMP. This is the decode GEMV.
 void gemv(GgmlType type, const void* w, int64_t rows, int64_t n, const float* x, float* y);
 
+// The decode GEMV of B tokens at once: y[b, r] = dot(W row r, x[b]) for x: [B, n], y: [B, rows].
+// Each row of W is read from memory once for all B tokens (it stays in L1 between their dots), and
+// every y[b, r] is the very dot_row gemv() computes, so a token's result does not depend on what
+// else shares its batch (continuous batching's reproducibility promise).
+void gemv_batch(GgmlType type, const void* w, int64_t rows, int64_t n, const float* x, int B,
+                float* y);
+
 // Quantize a row of f32 (n multiple of block size) with llama.cpp's reference rounding rules.
 // Supported for f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1 (K-quants are load-only).
 void quantize_row_ref(GgmlType type, const float* src, void* dst, int64_t n);

@@ -76,6 +76,29 @@ std::vector<float> Session::feed_all_logits(const std::vector<int32_t>& ids, For
   return out;
 }
 
+void Session::feed_decode_batch(Session* const* sessions, const int32_t* ids, int B) {
+  SPARKV_CHECK(B >= 1, "decode batch: no sessions");
+  const Model* model = &sessions[0]->model_;
+  std::vector<int64_t> pos(B);
+  std::vector<std::vector<std::unique_ptr<LayerCache>>*> caches(B);
+  std::vector<float*> logits(B);
+  for (int b = 0; b < B; ++b) {
+    Session& s = *sessions[b];
+    SPARKV_CHECK(&s.model_ == model, "decode batch: sessions of different models");
+    for (int o = 0; o < b; ++o)
+      SPARKV_CHECK(sessions[o] != sessions[b], "decode batch: a session appears twice");
+    s.check_room(1);
+    pos[b] = s.n_past_;
+    caches[b] = &s.caches_;
+    logits[b] = s.logits_.data();
+  }
+  sessions[0]->forward_.run_decode_batch(ids, B, pos.data(), caches.data(), logits.data());
+  for (int b = 0; b < B; ++b) {
+    sessions[b]->n_past_ += 1;
+    sessions[b]->history_.push_back(ids[b]);
+  }
+}
+
 std::unique_ptr<Session> Session::fork_with_caches(
     std::vector<std::unique_ptr<LayerCache>> caches) const {
   SPARKV_CHECK(caches.size() == caches_.size(), "fork: {} caches for {} layers", caches.size(),

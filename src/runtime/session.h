@@ -38,6 +38,10 @@ class Session {
   const std::vector<float>& feed(const std::vector<int32_t>& ids, ForwardObserver* obs = nullptr);
   // Like feed, but returns logits for every fed token: [ids.size(), n_vocab].
   std::vector<float> feed_all_logits(const std::vector<int32_t>& ids, ForwardObserver* obs = nullptr);
+  // One decode step of B sessions of the same model: sessions[b] is fed ids[b], in one forward
+  // pass that reads the weights once (Forward::run_decode_batch). Each session ends exactly as
+  // feed({ids[b]}) would leave it. Throws before any change if a session has no room.
+  static void feed_decode_batch(Session* const* sessions, const int32_t* ids, int B);
 
   const Model& model() const { return model_; }
   int64_t n_past() const { return n_past_; }  // logical position of the next token
