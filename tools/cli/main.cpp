@@ -1,5 +1,4 @@
-// sparkv: one binary, subcommands run | inspect | tokenize (eval and bench arrive with their
-// issues).
+// sparkv: one binary, subcommands run | eval | bench | inspect | tokenize | serve.
 #include <sched.h>
 #include <unistd.h>
 
@@ -78,6 +77,7 @@ int main(int argc, char** argv) {
   sparkv::cli::register_tokenize(app);
   sparkv::cli::register_bench(app);
   sparkv::cli::register_eval(app);
+  sparkv::cli::register_serve(app);
   // llama.cpp's multi-letter short flags, which CLI11 cannot declare ("-ctk" would read as
   // "-c tk"): spelled out before parsing.
   for (int i = 1; i < argc; ++i) {

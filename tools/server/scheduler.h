@@ -1,0 +1,101 @@
+// The server's one compute thread: N slots over one Model, a bounded queue, and continuous
+// batching — every step samples one token for each active slot, then feeds all of them in one
+// forward pass (api::append_batch: weights read once per step, results batch-invariant).
+//
+// Memory: `kv_budget` bounds the KV bytes the slots may hold together. A request reserves the
+// dense cache of its prompt (the prefill builds it whole before any press runs) plus max_tokens of
+// decode rows; after its press the reservation shrinks to the compressed cache plus the decode
+// rows. A request whose reservation exceeds the whole budget is refused (503); one that exceeds
+// what is free waits in the queue until slots finish.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sparkv/sparkv.h"
+
+namespace sparkv::server {
+
+// One request as the compute thread sees it. The HTTP thread that made it waits on `cv` for
+// pieces of text and for `finished`; setting `cancelled` (a client that went away) frees the slot
+// at the next step.
+struct Job {
+  std::vector<int32_t> prompt;
+  api::Recipe recipe;
+  api::GenerateOptions gen;  // on_token is set by the scheduler
+  std::atomic<bool> cancelled{false};
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> pieces;  // streamed text not yet taken by the HTTP thread
+  bool finished = false;
+  int error_status = 0;  // set with `error` when the request failed after it was queued
+  std::string error;
+  api::GenerateResult result;
+  api::KvReport kv;
+  double queue_seconds = 0, prefill_seconds = 0, ttft_seconds = 0;
+  std::chrono::steady_clock::time_point t_submit;
+};
+
+struct SchedulerOptions {
+  int slots = 4;
+  int queue = 16;          // requests waiting for a slot before 429
+  uint64_t kv_budget = 0;  // bytes; 0 = no limit
+  int64_t n_ctx = 0;       // per slot; 0 = the model's trained context
+};
+
+struct SchedulerStats {
+  int active = 0, queued = 0;
+  uint64_t kv_bytes_held = 0;         // what the active slots' caches hold now
+  uint64_t kv_bytes_reserved = 0;     // what admission has set aside
+  uint64_t kv_bytes_saved_total = 0;  // dense f16 bytes minus held, summed over finished requests
+  uint64_t requests_done = 0, prompt_tokens = 0, generated_tokens = 0;
+  uint64_t decode_steps = 0, batched_tokens = 0;  // batched_tokens / decode_steps = mean batch
+  double ttft_seconds_sum = 0, decode_seconds_sum = 0;
+};
+
+class Scheduler {
+ public:
+  enum class Submit { kQueued, kQueueFull, kOverBudget };
+
+  Scheduler(api::Model model, SchedulerOptions opts);
+  ~Scheduler();  // stops: queued jobs finish with a 503 error, active ones are cancelled
+
+  // Bytes a request reserves at admission (see the header comment).
+  uint64_t reservation(size_t prompt_tokens, int max_tokens) const;
+  Submit submit(const std::shared_ptr<Job>& job);
+  int64_t n_ctx() const { return n_ctx_; }
+  uint64_t kv_budget() const { return opts_.kv_budget; }
+  SchedulerStats stats() const;
+  void stop();
+
+ private:
+  struct Slot;
+  void loop();
+  bool admit_one(std::unique_lock<std::mutex>& lk);
+  void finish(Slot& s);
+
+  api::Model model_;
+  SchedulerOptions opts_;
+  int64_t n_ctx_;
+  uint64_t row_bytes_;  // dense f16 K+V bytes of one token over all layers and KV heads
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // touched by the compute thread only
+  SchedulerStats stats_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sparkv::server
