@@ -182,6 +182,8 @@ ParsedRequest parse_request(Endpoint ep, const std::string& body, const api::Mod
   r.gen.sampling.seed = static_cast<uint64_t>(integer(j, "seed", 0, INT64_MIN, INT64_MAX));
   if (r.gen.sampling.top_p <= 0.0f) bad("'top_p' must be > 0", "top_p");
   r.gen.stop = stops(j);
+  // llama.cpp's extension: generate max_tokens whatever the model says (benchmarks).
+  r.gen.stop_at_eos = !boolean(j, "ignore_eos", false);
   r.stream = boolean(j, "stream", false);
   if (const json* so = field(j, "stream_options")) {
     if (!so->is_object()) bad("'stream_options' must be an object", "stream_options");
