@@ -1,8 +1,8 @@
 // sparkv serve: the OpenAI-compatible HTTP server (tools/server/).
 #include <memory>
 
-#include "../server/server.h"
 #include "cli_common.h"
+#include "server/server.h"
 #include "sparkv/sparkv.h"
 
 namespace sparkv::cli {
