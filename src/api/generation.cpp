@@ -64,7 +64,8 @@ struct Generation::State {
   GenerateResult r;
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
 
-  State(Session& s, GenerateOptions o) : session(&s), opts(std::move(o)), sampler(to_sampler(opts.sampling)) {}
+  State(Session& s, GenerateOptions o)
+      : session(&s), opts(std::move(o)), sampler(to_sampler(opts.sampling)) {}
 
   // The text side of one token; false ends generation ("callback", or a stop string).
   bool on_token(int32_t id) {
@@ -83,7 +84,8 @@ struct Generation::State {
         const size_t p = text.find(st, start);
         if (p != std::string::npos && p < stop_at) stop_at = p;
       }
-      upto = stop_at != std::string::npos ? stop_at : text.size() - pending_stop_prefix(text, opts.stop);
+      upto = stop_at != std::string::npos ? stop_at
+                                          : text.size() - pending_stop_prefix(text, opts.stop);
     }
     std::string_view piece;
     if (upto > shown) piece = std::string_view(text).substr(shown, upto - shown);

@@ -1,7 +1,7 @@
 #include "model/forward.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -13,15 +13,15 @@ namespace sparkv {
 
 struct ForwardScratch {
   int cap = 0;
-  std::vector<float> x;     // [n, n_embd] residual stream
-  std::vector<float> xn;    // [n, n_embd] normalised
-  std::vector<float> q;     // [n, n_head, D]
-  std::vector<float> k;     // [n, n_kv, D]
-  std::vector<float> v;     // [n, n_kv, D]
-  std::vector<float> att;   // [n, n_head, D]
-  std::vector<float> proj;  // [n, n_embd]
-  std::vector<float> gate;  // [n, n_ff]
-  std::vector<float> up;    // [n, n_ff]
+  std::vector<float> x;       // [n, n_embd] residual stream
+  std::vector<float> xn;      // [n, n_embd] normalised
+  std::vector<float> q;       // [n, n_head, D]
+  std::vector<float> k;       // [n, n_kv, D]
+  std::vector<float> v;       // [n, n_kv, D]
+  std::vector<float> att;     // [n, n_head, D]
+  std::vector<float> proj;    // [n, n_embd]
+  std::vector<float> gate;    // [n, n_ff]
+  std::vector<float> up;      // [n, n_ff]
   std::vector<float> logits;  // [B, n_vocab] of a decode batch
 
   void ensure(int n, const ModelConfig& c) {
@@ -65,9 +65,10 @@ void check_logits(const Model& m, const float* logits, int n, PosOf pos_of) {
   const size_t n_logits = static_cast<size_t>(n) * V;
   for (size_t i = 0; i < n_logits; ++i) {
     if (!std::isfinite(logits[i])) {
-      fail("{}: the forward pass produced a non-finite logit ({} for token id {}) at position {}: "
-           "the model's weights or activations contain NaN/Inf",
-           m.path(), logits[i], i % V, pos_of(static_cast<int>(i / V)));
+      fail(
+          "{}: the forward pass produced a non-finite logit ({} for token id {}) at position {}: "
+          "the model's weights or activations contain NaN/Inf",
+          m.path(), logits[i], i % V, pos_of(static_cast<int>(i / V)));
     }
   }
 }
@@ -115,7 +116,8 @@ void Forward::run(const int32_t* ids, int n, int64_t pos0,
       float* qt = s.q.data() + static_cast<size_t>(t) * H * D;
       float* kt = s.k.data() + static_cast<size_t>(t) * Hkv * D;
       if (c.qk_norm) {
-        for (int h = 0; h < H; ++h) rms_norm(qt + h * D, L.q_norm.data(), D, c.norm_eps, qt + h * D);
+        for (int h = 0; h < H; ++h)
+          rms_norm(qt + h * D, L.q_norm.data(), D, c.norm_eps, qt + h * D);
         for (int h = 0; h < Hkv; ++h)
           rms_norm(kt + h * D, L.k_norm.data(), D, c.norm_eps, kt + h * D);
       }
@@ -193,7 +195,8 @@ void Forward::run_decode_batch(const int32_t* ids, int B, const int64_t* pos,
       float* qt = s.q.data() + b * qd;
       float* kt = s.k.data() + b * kvd;
       if (c.qk_norm) {
-        for (int h = 0; h < H; ++h) rms_norm(qt + h * D, L.q_norm.data(), D, c.norm_eps, qt + h * D);
+        for (int h = 0; h < H; ++h)
+          rms_norm(qt + h * D, L.q_norm.data(), D, c.norm_eps, qt + h * D);
         for (int h = 0; h < Hkv; ++h)
           rms_norm(kt + h * D, L.k_norm.data(), D, c.norm_eps, kt + h * D);
       }

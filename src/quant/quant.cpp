@@ -92,11 +92,13 @@ void gemv_batch(GgmlType type, const void* w, int64_t rows, int64_t n, const flo
   }
   float* xa = scratch.data.get();
   for (int b = 0; b < B; ++b)
-    std::memcpy(xa + b * stride, x + static_cast<size_t>(b) * n, static_cast<size_t>(n) * sizeof(float));
+    std::memcpy(xa + b * stride, x + static_cast<size_t>(b) * n,
+                static_cast<size_t>(n) * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const uint8_t* wr = base + r * row_bytes;
-    for (int b = 0; b < B; ++b) y[static_cast<size_t>(b) * rows + r] = dot(type, wr, xa + b * stride, n);
+    for (int b = 0; b < B; ++b)
+      y[static_cast<size_t>(b) * rows + r] = dot(type, wr, xa + b * stride, n);
   }
 }
 

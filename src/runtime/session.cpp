@@ -10,7 +10,8 @@ namespace sparkv {
 
 uint64_t dense_kv_bytes(const ModelConfig& c, int64_t n_ctx, KvTypes types) {
   const int64_t page = DenseLayerCache::kPageTokens;
-  const uint64_t tokens = static_cast<uint64_t>((std::max<int64_t>(n_ctx, 0) + page - 1) / page * page);
+  const uint64_t tokens =
+      static_cast<uint64_t>((std::max<int64_t>(n_ctx, 0) + page - 1) / page * page);
   const uint64_t row = kv_row_bytes(types.k, c.head_dim) + kv_row_bytes(types.v, c.head_dim);
   return static_cast<uint64_t>(c.n_layer) * static_cast<uint64_t>(c.n_head_kv) * tokens * row;
 }
@@ -25,14 +26,14 @@ Session::Session(const Model& model, const SessionOptions& opts)
   if (opts.kv_mem_limit > 0) {
     const uint64_t need = dense_kv_bytes(c, n_ctx_, opts.kv_types);
     const int64_t page = DenseLayerCache::kPageTokens;
-    SPARKV_CHECK(need <= opts.kv_mem_limit,
-                 "KV cache for a context of {} tokens needs {} ({} bytes = {} layers x {} KV heads x "
-                 "{} tokens in {}-token pages x {} bytes of K+V per token and head), over the "
-                 "--kv-mem-limit of {} ({} bytes): lower --ctx-size or use smaller cache types",
-                 n_ctx_, format_bytes(need), need, c.n_layer, c.n_head_kv,
-                 (n_ctx_ + page - 1) / page * page, page,
-                 kv_row_bytes(opts.kv_types.k, c.head_dim) + kv_row_bytes(opts.kv_types.v, c.head_dim),
-                 format_bytes(opts.kv_mem_limit), opts.kv_mem_limit);
+    SPARKV_CHECK(
+        need <= opts.kv_mem_limit,
+        "KV cache for a context of {} tokens needs {} ({} bytes = {} layers x {} KV heads x "
+        "{} tokens in {}-token pages x {} bytes of K+V per token and head), over the "
+        "--kv-mem-limit of {} ({} bytes): lower --ctx-size or use smaller cache types",
+        n_ctx_, format_bytes(need), need, c.n_layer, c.n_head_kv, (n_ctx_ + page - 1) / page * page,
+        page, kv_row_bytes(opts.kv_types.k, c.head_dim) + kv_row_bytes(opts.kv_types.v, c.head_dim),
+        format_bytes(opts.kv_mem_limit), opts.kv_mem_limit);
   }
   for (int i = 0; i < c.n_layer; ++i)
     caches_.push_back(

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const api::Model model =
       api::Model::load(std::string(SPARKV_SOURCE_DIR) + "/models/sparkv-tiny-f16.gguf");
   if (size < 1 || size > (1 << 16)) return 0;
-  const server::Endpoint ep = data[0] & 1 ? server::Endpoint::kChat : server::Endpoint::kCompletions;
+  const server::Endpoint ep =
+      data[0] & 1 ? server::Endpoint::kChat : server::Endpoint::kCompletions;
   const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
   server::RequestLimits lim;
   lim.n_ctx = 512;

@@ -101,16 +101,23 @@ TEST(BatchDecode, GenerationEqualsGenerate) {
   const api::Model m = api::Model::load(kDir + "sparkv-tiny-f16.gguf");
   const api::Recipe r = api::Recipe::parse("spark:ratio=0.7");
   const auto ids = m.tokenizer().encode(prompt_text(0));
-  api::GenerateOptions o{.max_tokens = 20, .sampling = {.temperature = 0.8f, .seed = 7}, .stop = {" The"}};
+  api::GenerateOptions o{
+      .max_tokens = 20, .sampling = {.temperature = 0.8f, .seed = 7}, .stop = {" The"}};
   std::string streamed_a, streamed_b;
   api::Session a(m, {.n_ctx = 256}), b(m, {.n_ctx = 256});
   for (api::Session* s : {&a, &b}) {
     s->prefill(ids, r);
     s->compress(r);
   }
-  o.on_token = [&](int32_t, std::string_view p) { streamed_a += p; return true; };
+  o.on_token = [&](int32_t, std::string_view p) {
+    streamed_a += p;
+    return true;
+  };
   const api::GenerateResult ra = a.generate(o);
-  o.on_token = [&](int32_t, std::string_view p) { streamed_b += p; return true; };
+  o.on_token = [&](int32_t, std::string_view p) {
+    streamed_b += p;
+    return true;
+  };
   api::Generation g(b, o);
   while (g.step()) api::append_batch({&b}, {g.next_id()});
   const api::GenerateResult rb = g.finish();

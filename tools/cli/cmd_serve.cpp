@@ -12,13 +12,16 @@ void register_serve(CLI::App& app) {
   auto limit = std::make_shared<std::string>();
   auto body = std::make_shared<std::string>("4MiB");
   CLI::App* c = app.add_subcommand(
-      "serve", "OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions, /v1/models, "
-               "/health, /metrics");
-  c->add_option("-m,--model", o->model, "GGUF file or Hugging Face folder (default: embedded model)");
+      "serve",
+      "OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions, /v1/models, "
+      "/health, /metrics");
+  c->add_option("-m,--model", o->model,
+                "GGUF file or Hugging Face folder (default: embedded model)");
   c->add_option("--tokenizer", o->tokenizer, "tokenizer.json (or its folder) to use instead");
   c->add_option("--host", o->host, "Address to bind (loopback by default; 0.0.0.0 exposes it)")
       ->capture_default_str();
-  c->add_option("--port", o->port, "Port (0 = any free port, printed on stderr)")->capture_default_str();
+  c->add_option("--port", o->port, "Port (0 = any free port, printed on stderr)")
+      ->capture_default_str();
   c->add_option("--press", o->press,
                 "Default KV recipe; a request's \"kv_press\" field overrides it (methods: " +
                     api::Recipe::methods_help() + ")")
@@ -37,9 +40,11 @@ void register_serve(CLI::App& app) {
   c->add_option("--max-body", *body, "Largest request body (413 above)")->capture_default_str();
   c->add_option("--max-tokens-limit", o->max_tokens_limit, "Most tokens one request may generate")
       ->capture_default_str();
-  c->add_option("--model-name", o->model_name, "Model id reported by /v1/models (default: file name)");
+  c->add_option("--model-name", o->model_name,
+                "Model id reported by /v1/models (default: file name)");
   c->add_option("-t,--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
-  c->add_option("--cache-dir", o->cache_dir, "Persist compressed prompt caches here (not yet implemented)");
+  c->add_option("--cache-dir", o->cache_dir,
+                "Persist compressed prompt caches here (not yet implemented)");
   c->callback([o, limit, body] {
     if (o->model.empty()) o->model = default_model_path();
     if (!limit->empty()) o->kv_mem_limit = api::parse_byte_size(*limit, "--kv-mem-limit");

@@ -38,13 +38,15 @@ std::string Metrics::render(const SchedulerStats& s, int slots, uint64_t kv_budg
        "# TYPE sparkv_http_errors_total counter\n";
   for (const auto& [status, n] : errors_)
     o += fmt::format("sparkv_http_errors_total{{status=\"{}\"}} {}\n", status, n);
-  metric("sparkv_requests_started_total", "counter", "Generation requests admitted to the queue.", started_);
+  metric("sparkv_requests_started_total", "counter", "Generation requests admitted to the queue.",
+         started_);
   metric("sparkv_requests_finished_total", "counter", "Generation requests answered.", done_);
   metric("sparkv_prompt_tokens_total", "counter", "Prompt tokens prefilled.", s.prompt_tokens);
   metric("sparkv_generated_tokens_total", "counter", "Tokens generated.", s.generated_tokens);
   metric("sparkv_decode_steps_total", "counter", "Batched decode steps.", s.decode_steps);
   metric("sparkv_decode_batched_tokens_total", "counter",
-         "Tokens fed by batched decode steps (divided by steps: the mean batch).", s.batched_tokens);
+         "Tokens fed by batched decode steps (divided by steps: the mean batch).",
+         s.batched_tokens);
   metric("sparkv_decode_seconds_total", "counter", "Seconds of decoding summed over requests.",
          s.decode_seconds_sum);
   o += "# HELP sparkv_time_to_first_token_seconds From request arrival to its first token.\n"

@@ -79,7 +79,9 @@ std::string error_body(const ApiError& e) {
               {"type", e.type},
               {"param", e.param.empty() ? json(nullptr) : json(e.param)},
               {"code", e.code.empty() ? json(nullptr) : json(e.code)}};
-  return json{{"error", err}}.dump();
+  // The message may quote the body (a JSON parse error shows what it read): invalid UTF-8 there
+  // becomes U+FFFD rather than an exception while answering (found by fuzz_server_request).
+  return json{{"error", err}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 ParsedRequest parse_request(Endpoint ep, const std::string& body, const api::Model& model,
@@ -117,7 +119,8 @@ ParsedRequest parse_request(Endpoint ep, const std::string& body, const api::Mod
       }
     } else {
       const json* m = field(j, "messages");
-      if (!m || !m->is_array() || m->empty()) bad("'messages' must be a non-empty array", "messages");
+      if (!m || !m->is_array() || m->empty())
+        bad("'messages' must be a non-empty array", "messages");
       std::vector<api::ChatMessage> msgs;
       for (const json& x : *m) {
         if (!x.is_object()) bad("each message must be an object", "messages");
@@ -192,7 +195,8 @@ ParsedRequest parse_request(Endpoint ep, const std::string& body, const api::Mod
 
   r.recipe_spec = lim.default_press;
   if (const json* kp = field(j, "kv_press")) {
-    if (!kp->is_string()) bad("'kv_press' must be a recipe string, e.g. \"spark:ratio=0.8\"", "kv_press");
+    if (!kp->is_string())
+      bad("'kv_press' must be a recipe string, e.g. \"spark:ratio=0.8\"", "kv_press");
     r.recipe_spec = kp->get<std::string>();
   }
   try {

@@ -118,8 +118,8 @@ bool Scheduler::admit_one(std::unique_lock<std::mutex>& lk) {
     slot->session = std::make_unique<api::Session>(model_, api::SessionOptions{.n_ctx = n_ctx_});
     slot->session->prefill(job->prompt, job->recipe);
     slot->session->compress(job->recipe, job->gen.sampling.seed);
-    job->prefill_seconds = slot->session->timings().prefill_seconds +
-                           slot->session->timings().compress_seconds;
+    job->prefill_seconds =
+        slot->session->timings().prefill_seconds + slot->session->timings().compress_seconds;
     // The press shrank the cache: keep only what it holds plus the decode rows to come.
     slot->reserved = slot->session->kv().bytes +
                      row_bytes_ * static_cast<uint64_t>(round_pages(job->gen.max_tokens) + kPage);
@@ -178,7 +178,8 @@ void Scheduler::finish(Slot& s) {
       stats_.generated_tokens += r.ids.size();
       stats_.ttft_seconds_sum += j.ttft_seconds;
       stats_.decode_seconds_sum += r.decode_seconds;
-      if (kv.dense_f16_bytes > kv.bytes) stats_.kv_bytes_saved_total += kv.dense_f16_bytes - kv.bytes;
+      if (kv.dense_f16_bytes > kv.bytes)
+        stats_.kv_bytes_saved_total += kv.dense_f16_bytes - kv.bytes;
     }
   }
   if (!err.empty()) {

@@ -52,13 +52,15 @@ class HttpServer {
   HttpServer(const ServeOptions& o, api::Model model)
       : o_(o),
         model_(std::move(model)),
-        sched_(model_, {.slots = o.slots, .queue = o.queue, .kv_budget = o.kv_mem_limit, .n_ctx = o.ctx}) {
+        sched_(model_,
+               {.slots = o.slots, .queue = o.queue, .kv_budget = o.kv_mem_limit, .n_ctx = o.ctx}) {
     lim_.n_ctx = sched_.n_ctx();
     lim_.max_tokens_limit = o.max_tokens_limit;
     lim_.default_press = api::Recipe::parse(o.press).spec();
     name_ = o.model_name.empty() ? std::filesystem::path(model_.path()).filename().string()
                                  : o.model_name;
-    if (name_.empty()) name_ = std::filesystem::path(model_.path()).parent_path().filename().string();
+    if (name_.empty())
+      name_ = std::filesystem::path(model_.path()).parent_path().filename().string();
     routes();
   }
 
@@ -72,7 +74,8 @@ class HttpServer {
   void routes();
   void generate(Endpoint ep, const httplib::Request& req, httplib::Response& res);
   json usage(const Job& j, const std::string& spec) const;
-  json completion_body(Endpoint ep, const std::string& id, const Job& j, const std::string& spec) const;
+  json completion_body(Endpoint ep, const std::string& id, const Job& j,
+                       const std::string& spec) const;
 
   ServeOptions o_;
   api::Model model_;
@@ -145,11 +148,13 @@ void HttpServer::generate(Endpoint ep, const httplib::Request& req, httplib::Res
     while (!job->cv.wait_for(lk, std::chrono::milliseconds(200), [&] { return job->finished; })) {
     }
     lk.unlock();
-    if (job->error_status != 0) throw ApiError(job->error_status, job->error,
-                                               job->error_status >= 500 ? "server_error"
-                                                                        : "invalid_request_error");
+    if (job->error_status != 0)
+      throw ApiError(job->error_status, job->error,
+                     job->error_status >= 500 ? "server_error" : "invalid_request_error");
     metrics_.request_done(*job);
-    res.set_content(completion_body(ep, id, *job, spec).dump(), "application/json");
+    res.set_content(
+        completion_body(ep, id, *job, spec).dump(-1, ' ', false, json::error_handler_t::replace),
+        "application/json");
     return;
   }
   // Server-sent events: one chunk per piece of text, then the finish chunk (with usage), then
@@ -168,11 +173,15 @@ void HttpServer::generate(Endpoint ep, const httplib::Request& req, httplib::Res
             c["delta"] = std::move(delta_or_text);
           else
             c["text"] = std::move(delta_or_text);
-          return json{{"id", id}, {"object", obj}, {"created", created}, {"model", name_},
+          return json{{"id", id},
+                      {"object", obj},
+                      {"created", created},
+                      {"model", name_},
                       {"choices", json::array({c})}};
         };
         auto send = [&](const json& j) {
-          const std::string s = "data: " + j.dump() + "\n\n";
+          const std::string s =
+              "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
           return sink.write(s.data(), s.size());
         };
         if (first && ep == Endpoint::kChat) {
@@ -235,7 +244,8 @@ void HttpServer::routes() {
 
   svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     metrics_.http_request();
-    if (o_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    if (o_.api_key.empty() || req.path == "/health")
+      return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     if (auth != "Bearer " + o_.api_key) {
       send_error(res, ApiError(401,
@@ -251,33 +261,35 @@ void HttpServer::routes() {
   // get an OpenAI-style body too.
   svr_.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    metrics_.http_error(res.status);
-    std::string msg = "HTTP " + std::to_string(res.status);
-    std::string code;
-    if (res.status == 404) msg = "no such endpoint: " + req.method + " " + req.path, code = "not_found";
-    if (res.status == 413)
-      msg = "the request body is over the server's limit of " + std::to_string(o_.max_body_bytes) + " bytes",
-      code = "request_too_large";
-    if (res.status == 405) msg = "method not allowed: " + req.method + " " + req.path;
-    send_error(res, ApiError(res.status, msg, "invalid_request_error", code));
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  svr_.set_exception_handler([this](const httplib::Request&, httplib::Response& res,
-                                    std::exception_ptr ep) {
-    try {
-      std::rethrow_exception(ep);
-    } catch (const ApiError& e) {
-      send_error(res, e);
-    } catch (const std::bad_alloc&) {
-      send_error(res, ApiError(503, "out of memory", "server_error"));
-    } catch (const std::exception& e) {
-      send_error(res, ApiError(500, e.what(), "server_error"));
-    } catch (...) {
-      send_error(res, ApiError(500, "unknown error", "server_error"));
-    }
-    metrics_.http_error(res.status);
-  });
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        metrics_.http_error(res.status);
+        std::string msg = "HTTP " + std::to_string(res.status);
+        std::string code;
+        if (res.status == 404)
+          msg = "no such endpoint: " + req.method + " " + req.path, code = "not_found";
+        if (res.status == 413)
+          msg = "the request body is over the server's limit of " +
+                std::to_string(o_.max_body_bytes) + " bytes",
+          code = "request_too_large";
+        if (res.status == 405) msg = "method not allowed: " + req.method + " " + req.path;
+        send_error(res, ApiError(res.status, msg, "invalid_request_error", code));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  svr_.set_exception_handler(
+      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        try {
+          std::rethrow_exception(ep);
+        } catch (const ApiError& e) {
+          send_error(res, e);
+        } catch (const std::bad_alloc&) {
+          send_error(res, ApiError(503, "out of memory", "server_error"));
+        } catch (const std::exception& e) {
+          send_error(res, ApiError(500, e.what(), "server_error"));
+        } catch (...) {
+          send_error(res, ApiError(500, "unknown error", "server_error"));
+        }
+        metrics_.http_error(res.status);
+      });
 
   svr_.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& r) {
     generate(Endpoint::kCompletions, q, r);
@@ -299,7 +311,9 @@ void HttpServer::routes() {
                 {"n_layer", info.n_layer},
                 {"head_dim", info.head_dim},
                 {"default_kv_press", lim_.default_press}}}};
-    res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(), "application/json");
+    res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(
+                        -1, ' ', false, json::error_handler_t::replace),
+                    "application/json");
   });
   svr_.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = sched_.stats();
@@ -307,7 +321,7 @@ void HttpServer::routes() {
                          {"slots_active", s.active},
                          {"slots_total", o_.slots},
                          {"queue", s.queued}}
-                        .dump(),
+                        .dump(-1, ' ', false, json::error_handler_t::replace),
                     "application/json");
   });
   svr_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -339,7 +353,8 @@ int serve(const ServeOptions& o) {
   signal(SIGPIPE, SIG_IGN);
 
   api::Model model = api::Model::load(o.model, {.tokenizer = o.tokenizer});
-  if (!model.has_tokenizer()) throw Error(o.model + ": the model carries no tokenizer (pass --tokenizer)");
+  if (!model.has_tokenizer())
+    throw Error(o.model + ": the model carries no tokenizer (pass --tokenizer)");
   HttpServer server(o, std::move(model));
   int port = o.port;
   if (port == 0) {

@@ -16,7 +16,7 @@ struct ServeOptions {
   std::string model;  // GGUF file or HF folder
   std::string tokenizer;
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0 = any free port (printed on stderr)
+  int port = 8080;             // 0 = any free port (printed on stderr)
   std::string press = "full";  // the default recipe; a request's "kv_press" overrides it
   int slots = 4;
   int queue = 16;
