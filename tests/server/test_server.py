@@ -121,7 +121,7 @@ def test_bad_input(server):
     expect_error(*server.post("/v1/completions", "[1, 2]"), 400)
     # Invalid UTF-8 in a malformed body: the error quotes it (as U+FFFD), the server stays up.
     expect_error(*server.post("/v1/completions", b'{"prompt": "a", "logprob\xff\xff\xff": 1'), 400)
-    expect_error(*server.post("/v1/completions", b'{"prompt": "bad \xff utf8"}'), 400, "prompt")
+    expect_error(*server.post("/v1/completions", b'{"prompt": "bad \xff utf8"}'), 400)
     expect_error(*server.post("/v1/completions", {"prompt": 5}), 400, "prompt")
     expect_error(*server.post("/v1/completions", {"prompt": "hi", "max_tokens": "ten"}), 400, "max_tokens")
     expect_error(*server.post("/v1/completions", {"prompt": "hi", "temperature": 9}), 400, "temperature")
