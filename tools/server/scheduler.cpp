@@ -72,7 +72,8 @@ Scheduler::Submit Scheduler::submit(const std::shared_ptr<Job>& job) {
     return Submit::kOverBudget;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (stopping_) return Submit::kQueueFull;
+    // 503, not 429: a balancer retries a replica that is going away on another one.
+    if (stopping_) return Submit::kStopping;
     // A free slot takes the request at once; otherwise it waits in the bounded queue.
     const int waiting = static_cast<int>(queue_.size());
     const int free_slots = opts_.slots - stats_.active;

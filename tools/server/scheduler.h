@@ -65,7 +65,7 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
-  enum class Submit { kQueued, kQueueFull, kOverBudget };
+  enum class Submit { kQueued, kQueueFull, kOverBudget, kStopping };
 
   Scheduler(api::Model model, SchedulerOptions opts);
   ~Scheduler();  // stops: queued jobs finish with a 503 error, active ones are cancelled

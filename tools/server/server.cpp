@@ -126,6 +126,8 @@ void HttpServer::generate(Endpoint ep, const httplib::Request& req, httplib::Res
   switch (sched_.submit(job)) {
     case Scheduler::Submit::kQueued:
       break;
+    case Scheduler::Submit::kStopping:
+      throw ApiError(503, "the server is shutting down", "server_error", "shutting_down");
     case Scheduler::Submit::kQueueFull:
       throw ApiError(429, "the server is busy: every slot and queue place is taken; retry later",
                      "rate_limit_error", "queue_full");
