@@ -119,6 +119,7 @@ def expect_error(st, body, status, param=None, code=None):
 def test_bad_input(server):
     expect_error(*server.post("/v1/completions", "{not json"), 400)
     expect_error(*server.post("/v1/completions", "[1, 2]"), 400)
+    expect_error(*server.post("/v1/completions", '{"prompt": "a", "max_tokens": 1e999}'), 400)
     # Invalid UTF-8 in a malformed body: the error quotes it (as U+FFFD), the server stays up.
     expect_error(*server.post("/v1/completions", b'{"prompt": "a", "logprob\xff\xff\xff": 1'), 400)
     expect_error(*server.post("/v1/completions", b'{"prompt": "bad \xff utf8"}'), 400)

@@ -91,7 +91,7 @@ ParsedRequest parse_request(Endpoint ep, const std::string& body, const api::Mod
     // nlohmann parses and frees iteratively, and nothing here walks the document recursively, so
     // deep nesting within the body limit costs memory, not stack.
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
     bad(std::string("the request body is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) bad("the request body must be a JSON object");
