@@ -28,6 +28,10 @@ using nlohmann::json;
 
 namespace {
 
+// Text from the model or a client may hold invalid UTF-8 (a byte-level token cut mid-character);
+// it is written as U+FFFD rather than throwing while a response is being sent.
+constexpr auto kReplace = json::error_handler_t::replace;
+
 std::string finish_reason(const std::string& stop_reason) {
   if (stop_reason == "length" || stop_reason == "context_full") return "length";
   return "stop";
@@ -145,18 +149,15 @@ void HttpServer::generate(Endpoint ep, const httplib::Request& req, httplib::Res
   const std::string id = random_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl");
   const std::string spec = p.recipe_spec;
   if (!p.stream) {
-    // Waits in steps so that a server shutting down, or a client gone, ends the wait.
     std::unique_lock<std::mutex> lk(job->mu);
-    while (!job->cv.wait_for(lk, std::chrono::milliseconds(200), [&] { return job->finished; })) {
-    }
+    job->cv.wait(lk, [&] { return job->finished; });  // the scheduler always finishes a job
     lk.unlock();
     if (job->error_status != 0)
       throw ApiError(job->error_status, job->error,
                      job->error_status >= 500 ? "server_error" : "invalid_request_error");
     metrics_.request_done(*job);
-    res.set_content(
-        completion_body(ep, id, *job, spec).dump(-1, ' ', false, json::error_handler_t::replace),
-        "application/json");
+    res.set_content(completion_body(ep, id, *job, spec).dump(-1, ' ', false, kReplace),
+                    "application/json");
     return;
   }
   // Server-sent events: one chunk per piece of text, then the finish chunk (with usage), then
@@ -182,8 +183,7 @@ void HttpServer::generate(Endpoint ep, const httplib::Request& req, httplib::Res
                       {"choices", json::array({c})}};
         };
         auto send = [&](const json& j) {
-          const std::string s =
-              "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+          const std::string s = "data: " + j.dump(-1, ' ', false, kReplace) + "\n\n";
           return sink.write(s.data(), s.size());
         };
         if (first && ep == Endpoint::kChat) {
@@ -313,9 +313,9 @@ void HttpServer::routes() {
                 {"n_layer", info.n_layer},
                 {"head_dim", info.head_dim},
                 {"default_kv_press", lim_.default_press}}}};
-    res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(
-                        -1, ' ', false, json::error_handler_t::replace),
-                    "application/json");
+    res.set_content(
+        json{{"object", "list"}, {"data", json::array({m})}}.dump(-1, ' ', false, kReplace),
+        "application/json");
   });
   svr_.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = sched_.stats();
@@ -323,7 +323,7 @@ void HttpServer::routes() {
                          {"slots_active", s.active},
                          {"slots_total", o_.slots},
                          {"queue", s.queued}}
-                        .dump(-1, ' ', false, json::error_handler_t::replace),
+                        .dump(-1, ' ', false, kReplace),
                     "application/json");
   });
   svr_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

@@ -57,6 +57,12 @@ class Doc:
         self.task, self.ids, self.ans_start, self.length = task, ids, ans_start, length
 
 
+def number_unit(tok, rng):
+    """A number as the tasks write it in copy data: the lone space token, then 3-7 digits."""
+    n = 3 + rng.below(5)
+    return [tok.space_id] + [tok.digit_ids[rng.below(10)] for _ in range(n)]
+
+
 def make_doc(kind, seed, L, tok, rng):
     """A document of at most L tokens. ans_start = index of the first answer token (or None)."""
     if kind == "copy_plain":
@@ -87,8 +93,7 @@ def make_doc(kind, seed, L, tok, rng):
             # sparse numbers imitate while still training the digit embeddings.
             while len(x) < h:
                 if rng.below(COPY_NUMBER_EVERY) == 0:
-                    x.append(tok.space_id)
-                    x.extend(tok.digit_ids[rng.below(10)] for _ in range(3 + rng.below(5)))
+                    x.extend(number_unit(tok, rng))
                 else:
                     x.append(256 + rng.below(COPY_ALPHABET))
             x = x[:h]
@@ -98,8 +103,7 @@ def make_doc(kind, seed, L, tok, rng):
             if u < 2:
                 x.append(tok.digit_ids[rng.below(10)])
             elif u < 5:
-                x.append(tok.space_id)
-                x.extend(tok.digit_ids[rng.below(10)] for _ in range(3 + rng.below(5)))
+                x.extend(number_unit(tok, rng))
             else:
                 x.append(256 + rng.below(COPY_ALPHABET))
         x = x[:h]
