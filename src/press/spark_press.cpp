@@ -27,7 +27,8 @@ class SparkPress : public Press {
     if (o_.recovery == SparkRecovery::kBounded) s += fmt::format(",floor={}", o_.floor);
     if (o_.value_ratio > 0) s += fmt::format(",values={}", o_.value_ratio);
     if (o_.decode_block > 0) s += fmt::format(",decode_block={}", o_.decode_block);
-    if (o_.recent > 0) s += fmt::format(",recent={}", o_.recent);
+    // Printed even when 0: the default is not 0, so omitting it would not parse back the same.
+    s += fmt::format(",recent={}", o_.recent);
     if (kq_ != SparkKeyQuant::kF16) s += fmt::format(",kq={}", spark_key_quant_name(kq_));
     return s;
   }

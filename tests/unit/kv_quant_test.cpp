@@ -456,7 +456,7 @@ TEST(SparkKeyQuantTest, PressSpecKeyAndErrors) {
   EXPECT_EQ(parse_press_spec("spark:ratio=0.5,kq=q8").spec(),
             "spark:ratio=0.5,window=32,recovery=scaled,variant=fixed,recent=32,kq=q8");
   EXPECT_EQ(parse_press_spec("spark:ratio=0.5,kq=f16,recovery=mean,recent=0").spec(),
-            "spark:ratio=0.5,window=32,recovery=mean,variant=fixed");
+            "spark:ratio=0.5,window=32,recovery=mean,variant=fixed,recent=0");
   const std::string bad = error_of([] { parse_press_spec("spark:ratio=0.5,kq=q2"); });
   EXPECT_NE(bad.find("q2"), std::string::npos) << bad;
   const std::string sampled =

@@ -340,7 +340,7 @@ TEST(SparkSpec, BadRecipesGiveClearErrors) {
   EXPECT_EQ(parse_press_spec("spark:ratio=0.8").spec(),
             "spark:ratio=0.8,window=32,recovery=scaled,variant=fixed,recent=32");
   EXPECT_EQ(parse_press_spec("spark:ratio=0.8,recovery=mean,recent=0").spec(),
-            "spark:ratio=0.8,window=32,recovery=mean,variant=fixed");
+            "spark:ratio=0.8,window=32,recovery=mean,variant=fixed,recent=0");
   EXPECT_EQ(parse_press_spec("spark:ratio=0.8,recovery=bounded,floor=0.1").spec(),
             "spark:ratio=0.8,window=32,recovery=bounded,variant=fixed,floor=0.1,recent=32");
   EXPECT_NE(msg("spark:ratio=0.8,floor=0.1").find("floor= applies only to recovery=bounded"),
