@@ -3,6 +3,9 @@
 //   prefill(prompt, recipe)   the prompt's forward pass; records what the recipe will score with
 //   compress(recipe)          packs the cache (SparK, ThinK, eviction, ...) in place
 //   fork(recipe)              another session continuing the same prefill under another recipe
+//   prefill_and_compress(prompt, recipe)
+//                             both at once, layer by layer: only one layer's dense cache ever
+//                             exists, so the memory a prompt needs follows the compressed cache
 //   generate(options)         samples tokens until a stop token, a stop string or the limit
 //
 // A Session is used from one thread at a time; any number of Sessions may share one Model.
@@ -116,6 +119,13 @@ class Session {
   void prefill(const std::vector<int32_t>& ids, const Recipe& recipe) {
     prefill(ids, std::vector<Recipe>{recipe});
   }
+  // prefill(ids, recipe) + compress(recipe, seed) in one layer-major pass (what programs that
+  // serve one recipe use): every prompt token goes through layer l, then layer l is compressed
+  // with its own statistics and its dense pages freed before layer l+1 runs. The KV memory peaks
+  // at the compressed layers + one dense layer instead of the whole dense cache; the caches and
+  // tokens are bit-identical to the two-step path. No fork() afterwards.
+  void prefill_and_compress(const std::vector<int32_t>& ids, const Recipe& recipe,
+                            uint64_t seed = 0);
   // Compresses the prefill's cache in place (the full recipe leaves it as is). Once per session.
   void compress(const Recipe& recipe, uint64_t seed = 0);
   // A new session continuing the prefill under `recipe`, leaving this one untouched (call before

@@ -475,8 +475,7 @@ PYBIND11_MODULE(_sparkv, m) {
             ps->press = recipe.spec();
             {
               py::gil_scoped_release nogil;
-              ps->s->prefill(ps->prompt, recipe);
-              ps->s->compress(recipe, seed);
+              ps->s->prefill_and_compress(ps->prompt, recipe, seed);
             }
             if (stream) return py::cast(std::make_unique<TokenStream>(ps, go));
             return py::cast(generate_blocking(*ps, go));
@@ -517,6 +516,18 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
           py::arg("ids"), py::arg("press") = py::none(),
           "The first forward pass. `press` (a recipe or a list of them) says what to record so "
           "that compress() / fork() can apply it.")
+      .def(
+          "prefill_and_compress",
+          [](PySession& ps, const std::vector<int64_t>& ids, const RecipeArg& press,
+             uint64_t seed) {
+            const api::Recipe r = to_recipe(press);
+            ps.prompt = to_ids(ids, "prefill_and_compress");
+            locked(ps, [&](api::Session& x) { x.prefill_and_compress(ps.prompt, r, seed); });
+            ps.press = r.spec();
+          },
+          py::arg("ids"), py::arg("press"), py::arg("seed") = 0,
+          "prefill + compress in one layer-major pass: only one layer's dense cache exists at a "
+          "time, so peak memory follows the compressed cache. No fork() afterwards.")
       .def(
           "compress",
           [](PySession& ps, const RecipeArg& press, uint64_t seed) {

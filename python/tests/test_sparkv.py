@@ -94,6 +94,20 @@ def test_session_prefill_compress_fork_decode(model):
     assert s.decode(max_tokens=3).text.startswith(" 3")
 
 
+def test_prefill_and_compress_is_the_two_step_path_layer_by_layer(model):
+    ids = model.tokenize(PROMPT)
+    two = sparkv.Session(model)
+    two.prefill(ids, press="snapkv:budget=64+spark:ratio=0.8")
+    two.compress("snapkv:budget=64+spark:ratio=0.8")
+    one = sparkv.Session(model)
+    one.prefill_and_compress(ids, "snapkv:budget=64+spark:ratio=0.8")
+    assert one.kv_bytes() == two.kv_bytes()
+    assert one.kv()["bytes_before_compress"] == two.kv()["bytes_before_compress"]
+    assert one.decode(max_tokens=6).ids == two.decode(max_tokens=6).ids
+    with pytest.raises(sparkv.Error, match="already compressed"):
+        one.fork("full")
+
+
 def test_streaming_pieces_make_the_text(model):
     full = model.generate(PROMPT, max_tokens=10, press="spark:ratio=0.8")
     st = model.generate(PROMPT, max_tokens=10, press="spark:ratio=0.8", stream=True)

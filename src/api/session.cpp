@@ -69,6 +69,19 @@ void Session::prefill(const std::vector<int32_t>& ids, const std::vector<Recipe>
   s_->timings.prefill_seconds = s_->prefill->seconds();
 }
 
+void Session::prefill_and_compress(const std::vector<int32_t>& ids, const Recipe& recipe,
+                                   uint64_t seed) {
+  SPARKV_CHECK(!s_->prefill, "prefill: this session was already prefilled (use append)");
+  s_->prefill = std::make_unique<Prefill>(*s_->s, ids, recipe.impl(), seed);
+  s_->timings.prompt_tokens = s_->prefill->n_prompt();
+  s_->timings.prefill_seconds = s_->prefill->seconds();
+  if (!s_->prefill->compressed_as_it_went()) return;  // the full recipe
+  s_->timings.compress_seconds = s_->prefill->compress_seconds();
+  s_->kv_before = s_->prefill->dense_bytes();
+  s_->kv_after = s_->s->kv_bytes();
+  s_->compressed = true;
+}
+
 void Session::compress(const Recipe& recipe, uint64_t seed) {
   SPARKV_CHECK(s_->prefill != nullptr, "compress: prefill the session first");
   SPARKV_CHECK(!s_->compressed, "compress: the session is already compressed");

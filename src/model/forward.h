@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -36,8 +37,18 @@ class Forward {
 
   // Runs n tokens at positions pos0.., appending their K/V to `caches` (one per layer).
   // logits: [n_vocab] for the last token, or [n, n_vocab] when all_logits.
-  void run(const int32_t* ids, int n, int64_t pos0, std::vector<std::unique_ptr<LayerCache>>& caches,
-           float* logits, bool all_logits, ForwardObserver* observer = nullptr);
+  void run(const int32_t* ids, int n, int64_t pos0,
+           std::vector<std::unique_ptr<LayerCache>>& caches, float* logits, bool all_logits,
+           ForwardObserver* observer = nullptr);
+
+  // Layer-major prefill: all n tokens go through layer l (in chunks of `chunk` tokens, each chunk
+  // exactly as run() computes it, so the caches and logits are bit-identical to feeding the same
+  // chunks to run() one after the other), then layer_done(l) runs before layer l+1 starts — where
+  // a press compresses layer l's cache and frees its dense pages. logits: [n_vocab] of the last
+  // token. Scratch: the residual stream [n, n_embd] plus one chunk's activations.
+  void run_layer_major(const int32_t* ids, int n, int64_t pos0, int chunk,
+                       std::vector<std::unique_ptr<LayerCache>>& caches, float* logits,
+                       ForwardObserver* observer, const std::function<void(int)>& layer_done);
 
   // One decode step of B sequences at once (continuous batching): token ids[b] at position pos[b]
   // goes into caches[b] and its logits [n_vocab] into logits[b]. The projections read each weight
@@ -48,6 +59,13 @@ class Forward {
                         float* const* logits);
 
  private:
+  // Layer li over n tokens whose residual stream is x [n, n_embd] (updated in place).
+  void layer_step(int li, float* x, int n, int64_t pos0, LayerCache& cache,
+                  ForwardObserver* observer);
+  void embed(const int32_t* ids, int n, float* x) const;  // x: [n, n_embd]
+  // Final norm and lm_head of n rows x [n, n_embd] -> logits [n, n_vocab].
+  void head(const float* x, int n, int64_t pos_first, float* logits);
+
   const Model& model_;
   std::unique_ptr<ForwardScratch> s_;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -64,6 +65,20 @@ void PrefillCapture::on_attended(int layer, const float* q, const float* att, in
                                  const LayerCache& cache) {
   if (!needs_.attn_colsum) return;
   accumulate_attention_colsum(cache, q, n, cfg_.n_head, colsum_[layer].data(), n_prompt_);
+}
+
+void PrefillCapture::release(int layer) {
+  auto free = [](auto& v) {
+    std::vector<typename std::decay_t<decltype(v)>::value_type>().swap(v);
+  };
+  free(window_q_.at(layer));
+  if (!colsum_.empty()) free(colsum_[layer]);
+  if (!h_sum_.empty()) {
+    free(h_sum_[layer]);
+    free(h_outer_[layer]);
+    free(h_mean_[layer]);
+    free(h_cov_[layer]);
+  }
 }
 
 void PrefillCapture::fill(int layer, PressContext* ctx) const {

@@ -25,6 +25,9 @@ class PrefillCapture : public ForwardObserver {
   // Fills the capture fields of ctx for `layer` (window, colsum, hidden stats).
   void fill(int layer, PressContext* ctx) const;
   int window() const { return window_; }
+  // Frees what was recorded for `layer` once its press has run (a prefill that compresses as it
+  // goes); fill() must not be called for it again.
+  void release(int layer);
 
  private:
   const ModelConfig& cfg_;

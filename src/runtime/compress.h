@@ -24,7 +24,7 @@ std::vector<std::unique_ptr<LayerCache>> compress_caches(const Session& session,
                                                          int64_t n_prompt, uint64_t seed = 0);
 
 // Replaces the session's caches with their compressed form.
-void compress_session(Session& session, const PressPipeline& pipeline, const PrefillCapture& capture,
-                      int64_t n_prompt, uint64_t seed = 0);
+void compress_session(Session& session, const PressPipeline& pipeline,
+                      const PrefillCapture& capture, int64_t n_prompt, uint64_t seed = 0);
 
 }  // namespace sparkv

@@ -7,27 +7,67 @@
 
 namespace sparkv {
 
-Prefill::Prefill(Session& session, const std::vector<int32_t>& ids, const PressNeeds& needs)
-    : session_(session), needs_(needs), n_prompt_(static_cast<int64_t>(ids.size())) {
-  SPARKV_CHECK(!ids.empty(), "the prompt is empty (no tokens)");
+namespace {
+
+void check_prompt(const Session& session, int64_t n_prompt) {
+  SPARKV_CHECK(n_prompt > 0, "the prompt is empty (no tokens)");
   SPARKV_CHECK(session.n_past() == 0,
                "prefill: the session already holds {} tokens (a compressible prefill starts an "
                "empty session)",
                session.n_past());
-  SPARKV_CHECK(n_prompt_ <= session.n_ctx(),
+  SPARKV_CHECK(n_prompt <= session.n_ctx(),
                "prompt of {} tokens exceeds the context size of {} tokens (raise --ctx-size or "
                "pass --truncate middle)",
-               n_prompt_, session.n_ctx());
-  capture_ = std::make_unique<PrefillCapture>(session.model().config(), needs, 0, n_prompt_);
+               n_prompt, session.n_ctx());
+}
+
+}  // namespace
+
+Prefill::Prefill(Session& session, const std::vector<int32_t>& ids, const PressNeeds& needs)
+    : session_(session), needs_(needs), n_prompt_(static_cast<int64_t>(ids.size())) {
+  feed_dense(ids);
+}
+
+void Prefill::feed_dense(const std::vector<int32_t>& ids) {
+  check_prompt(session_, n_prompt_);
+  capture_ = std::make_unique<PrefillCapture>(session_.model().config(), needs_, 0, n_prompt_);
   const auto t0 = std::chrono::steady_clock::now();
   // Nothing to record (the full cache alone): no observer, the plain forward pass.
-  const bool record = needs.window > 0 || needs.attn_colsum || needs.hidden_stats;
-  session.feed(ids, record ? capture_.get() : nullptr);
+  const bool record = needs_.window > 0 || needs_.attn_colsum || needs_.hidden_stats;
+  session_.feed(ids, record ? capture_.get() : nullptr);
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  dense_bytes_ = session_.kv_bytes();
+}
+
+Prefill::Prefill(Session& session, const std::vector<int32_t>& ids, const PressPipeline& pipeline,
+                 uint64_t seed)
+    : session_(session), needs_(pipeline.needs()), n_prompt_(static_cast<int64_t>(ids.size())) {
+  if (pipeline.empty()) {  // nothing to compress: the chunk-major feed holds less scratch
+    feed_dense(ids);
+    return;
+  }
+  check_prompt(session, n_prompt_);
+  capture_ = std::make_unique<PrefillCapture>(session.model().config(), needs_, 0, n_prompt_);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  Clock::duration in_presses{};
+  session.feed_layer_major(ids, capture_.get(), [&](int l) {
+    const auto c0 = Clock::now();
+    dense_bytes_ += session_.caches()[l]->bytes();
+    session_.caches()[l] = pipeline.apply(press_context(session_, *capture_, l, n_prompt_, seed));
+    capture_->release(l);
+    in_presses += Clock::now() - c0;
+  });
+  compressed_ = true;
+  compress_seconds_ = std::chrono::duration<double>(in_presses).count();
+  seconds_ = std::chrono::duration<double>(Clock::now() - t0).count() - compress_seconds_;
 }
 
 std::vector<std::unique_ptr<LayerCache>> Prefill::compress(const PressPipeline& pipeline,
                                                            uint64_t seed) const {
+  SPARKV_CHECK(!compressed_,
+               "this prefill compressed its caches as it went (no dense prefill remains to "
+               "compress or fork)");
   const PressNeeds want = pipeline.needs();
   SPARKV_CHECK(needs_.covers(want),
                "recipe '{}' needs prefill statistics that were not recorded (window {} of {}{}{}): "

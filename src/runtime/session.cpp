@@ -61,6 +61,18 @@ const std::vector<float>& Session::feed(const std::vector<int32_t>& ids, Forward
   return logits_;
 }
 
+const std::vector<float>& Session::feed_layer_major(const std::vector<int32_t>& ids,
+                                                    ForwardObserver* obs,
+                                                    const std::function<void(int)>& layer_done) {
+  SPARKV_CHECK(!ids.empty(), "nothing to feed: empty token list");
+  check_room(ids.size());
+  forward_.run_layer_major(ids.data(), static_cast<int>(ids.size()), n_past_, opts_.prefill_chunk,
+                           caches_, logits_.data(), obs, layer_done);
+  n_past_ += static_cast<int64_t>(ids.size());
+  history_.insert(history_.end(), ids.begin(), ids.end());
+  return logits_;
+}
+
 std::vector<float> Session::feed_all_logits(const std::vector<int32_t>& ids, ForwardObserver* obs) {
   SPARKV_CHECK(!ids.empty(), "nothing to feed: empty token list");
   check_room(ids.size());

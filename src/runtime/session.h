@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -15,9 +16,9 @@
 namespace sparkv {
 
 struct SessionOptions {
-  int64_t n_ctx = 0;                 // maximum context; 0 = the model's trained context
-  KvTypes kv_types;                  // dense cache element types of K and V (-ctk / -ctv; f16)
-  int prefill_chunk = 512;           // tokens per prefill forward (bounds activation memory)
+  int64_t n_ctx = 0;        // maximum context; 0 = the model's trained context
+  KvTypes kv_types;         // dense cache element types of K and V (-ctk / -ctv; f16)
+  int prefill_chunk = 512;  // tokens per prefill forward (bounds activation memory)
   // Budget for the dense KV cache at full context (bytes; 0 = none). Checked when the Session is
   // made, before any cache page is allocated: a context the budget cannot hold fails up front
   // rather than by running out of memory mid-prefill.
@@ -36,8 +37,15 @@ class Session {
   // Appends tokens to the context (prefill for many, decode for one) and returns the logits of
   // the last one, [n_vocab]. Throws if the context would exceed n_ctx.
   const std::vector<float>& feed(const std::vector<int32_t>& ids, ForwardObserver* obs = nullptr);
+  // Like feed, layer-major (Forward::run_layer_major in prefill_chunk chunks): layer_done(l) runs
+  // once layer l holds every new token, before layer l+1 starts; it may replace caches()[l] (a
+  // press compressing as the prefill goes). Bit-identical to feed() when layer_done changes
+  // nothing.
+  const std::vector<float>& feed_layer_major(const std::vector<int32_t>& ids, ForwardObserver* obs,
+                                             const std::function<void(int)>& layer_done);
   // Like feed, but returns logits for every fed token: [ids.size(), n_vocab].
-  std::vector<float> feed_all_logits(const std::vector<int32_t>& ids, ForwardObserver* obs = nullptr);
+  std::vector<float> feed_all_logits(const std::vector<int32_t>& ids,
+                                     ForwardObserver* obs = nullptr);
   // One decode step of B sessions of the same model: sessions[b] is fed ids[b], in one forward
   // pass that reads the weights once (Forward::run_decode_batch). Each session ends exactly as
   // feed({ids[b]}) would leave it. Throws before any change if a session has no room.

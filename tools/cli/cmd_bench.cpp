@@ -137,12 +137,9 @@ void bench(const BenchArgs& a) {
           api::random_token_ids(n_fill + a.n_prompt + a.n_gen, model.n_vocab(), a.seed);
       // The context of `depth` tokens is the prompt the press compresses.
       std::vector<int32_t> fill(ids.begin(), ids.begin() + n_fill);
-      s.prefill(fill, recipe);
+      s.prefill_and_compress(fill, recipe, a.seed);  // layer-major: one dense layer at a time
       r.fill_s = s.timings().prefill_seconds;
-      if (!recipe.is_full()) {
-        s.compress(recipe, a.seed);
-        r.compress_s = s.timings().compress_seconds;
-      }
+      r.compress_s = s.timings().compress_seconds;
       // pp: a prompt of n_prompt tokens on top of the (compressed) context.
       std::vector<int32_t> pp(ids.begin() + n_fill, ids.begin() + n_fill + a.n_prompt);
       double t0 = now_s();

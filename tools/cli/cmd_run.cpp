@@ -84,8 +84,7 @@ void run(const RunArgs& a) {
       return true;
     };
   }
-  session.prefill(prompt, recipe);
-  session.compress(recipe, a.sp.seed);
+  session.prefill_and_compress(prompt, recipe, a.sp.seed);
   const api::GenerateResult r = session.generate(go);
 
   const api::Timings t = session.timings();

@@ -117,8 +117,7 @@ bool Scheduler::admit_one(std::unique_lock<std::mutex>& lk) {
   job->queue_seconds = seconds_since(job->t_submit);
   try {
     slot->session = std::make_unique<api::Session>(model_, api::SessionOptions{.n_ctx = n_ctx_});
-    slot->session->prefill(job->prompt, job->recipe);
-    slot->session->compress(job->recipe, job->gen.sampling.seed);
+    slot->session->prefill_and_compress(job->prompt, job->recipe, job->gen.sampling.seed);
     job->prefill_seconds =
         slot->session->timings().prefill_seconds + slot->session->timings().compress_seconds;
     // The press shrank the cache: keep only what it holds plus the decode rows to come.
