@@ -12,8 +12,8 @@ void BigFree::operator()(uint8_t* p) const {
   std::free(p);
 }
 
-BigBuffer big_alloc(size_t bytes) {
-  const bool huge = bytes >= kHugePageBytes;
+BigBuffer big_alloc(size_t bytes, bool want_huge) {
+  const bool huge = want_huge && bytes >= kHugePageBytes;
   const size_t align = huge ? kHugePageBytes : 64;
   const size_t size = (bytes + align - 1) / align * align;
   auto* p = static_cast<uint8_t*>(std::aligned_alloc(align, size == 0 ? align : size));

@@ -19,9 +19,12 @@ using BigBuffer = std::unique_ptr<uint8_t, BigFree>;
 
 constexpr size_t kHugePageBytes = size_t{2} << 20;
 
-// `bytes` bytes, 64-byte aligned; buffers of >= kHugePageBytes are 2 MiB aligned, rounded up to
-// whole huge pages and madvise(MADV_HUGEPAGE)'d (advice only: the kernel may still use 4 KiB
-// pages). Throws sparkv::Error naming the size when the allocation fails.
-BigBuffer big_alloc(size_t bytes);
+// `bytes` bytes, 64-byte aligned. With `huge`, buffers of >= kHugePageBytes are 2 MiB aligned,
+// rounded up to whole huge pages and madvise(MADV_HUGEPAGE)'d (advice only: the kernel may still
+// use 4 KiB pages). Ask for huge pages only for a buffer that will be filled soon: the first touch
+// of a huge page makes all 2 MiB of it resident, so a reservation touched at one row costs a whole
+// huge page (per KV head and layer, that was 0.9 GiB on a 28-layer model). Throws sparkv::Error
+// naming the size when the allocation fails.
+BigBuffer big_alloc(size_t bytes, bool huge = true);
 
 }  // namespace sparkv

@@ -44,6 +44,31 @@ size_t DenseLayerCache::bytes() const {
   return pages * page_bytes();
 }
 
+void DenseLayerCache::new_chunk(int h, int64_t pages, bool huge) {
+  const size_t k_page = static_cast<size_t>(kPageTokens) * k_row_;
+  const size_t v_page = static_cast<size_t>(kPageTokens) * v_row_;
+  ChunkTail& c = tail_[h];
+  c.cap = pages;
+  chunks_[h].push_back(big_alloc(static_cast<size_t>(pages) * (k_page + v_page), huge));
+  c.k = chunks_[h].back().get();
+  c.v = c.k + static_cast<size_t>(pages) * k_page;
+  c.used = 0;
+  c.end_page = static_cast<int64_t>(k_pages_[h].size()) + pages;
+}
+
+void DenseLayerCache::reserve(int64_t n_tokens) {
+  const int64_t want = (n_tokens + kPageTokens - 1) / kPageTokens;
+  for (int h = 0; h < n_kv_; ++h) {
+    const ChunkTail& c = tail_[h];
+    const int64_t in_use = static_cast<int64_t>(k_pages_[h].size());
+    if (want <= in_use + (c.cap - c.used)) continue;
+    // One run for all the new tokens: the current chunk's free pages are left unused (never
+    // touched, so never resident), and its pages' run now ends where they do.
+    for (int64_t p = in_use - c.used; p < in_use; ++p) run_end_page_[h][p] = in_use;
+    new_chunk(h, want - in_use, true);
+  }
+}
+
 void DenseLayerCache::reserve_pages(int64_t n_tokens) {
   const int64_t want = (n_tokens + kPageTokens - 1) / kPageTokens;
   const size_t k_page = static_cast<size_t>(kPageTokens) * k_row_;
@@ -53,18 +78,12 @@ void DenseLayerCache::reserve_pages(int64_t n_tokens) {
     int64_t have = static_cast<int64_t>(k_pages_[h].size());
     while (have < want) {
       if (c.used == c.cap) {
-        // A new chunk: room for what this call needs, and as much as the head already holds up
-        // to 4 MiB (two huge pages): runs of thousands of tokens, at most 4 MiB of untouched
-        // reservation per head and layer.
+        // Unreserved growth (decode): what this call needs, and room for 1/16 of what the head
+        // holds up to 4 MiB, on 4 KiB pages (see the class comment).
         constexpr size_t kMaxAhead = size_t{4} << 20;
         const int64_t ahead =
             static_cast<int64_t>(std::max<size_t>(1, kMaxAhead / (k_page + v_page)));
-        c.cap = std::max(want - have, std::min(have, ahead));
-        chunks_[h].push_back(big_alloc(static_cast<size_t>(c.cap) * (k_page + v_page)));
-        c.k = chunks_[h].back().get();
-        c.v = c.k + static_cast<size_t>(c.cap) * k_page;
-        c.used = 0;
-        c.end_page = have + c.cap;
+        new_chunk(h, std::max(want - have, std::min(have / 16, ahead)), false);
       }
       k_pages_[h].push_back(c.k + static_cast<size_t>(c.used) * k_page);
       v_pages_[h].push_back(c.v + static_cast<size_t>(c.used) * v_page);

@@ -26,6 +26,9 @@ class DenseLayerCache : public LayerCache {
       : DenseLayerCache(n_kv, head_dim, group, types.k, types.v) {}
 
   void append(const float* k, const float* v, int n) override;
+  // Allocates the pages tokens [n, n_tokens) need as one chunk per head, on huge pages when
+  // large: a prefill fills it row for row, so nothing is reserved that stays untouched.
+  void reserve(int64_t n_tokens) override;
   void attend(const float* q, int n_q, float* out) const override;
   int64_t n_tokens(int) const override { return n_; }
   size_t bytes() const override;
@@ -73,11 +76,12 @@ class DenseLayerCache : public LayerCache {
   // Token t of head h is row t % kPageTokens of page t / kPageTokens. Pages live in chunks: a
   // chunk of a head holds the K rows of its pages followed by their V rows, so consecutive pages
   // of one chunk have contiguous K rows and contiguous V rows, and attend_range hands a whole run
-  // to one kernel call, which streams it and prefetches ahead within it. A new chunk reserves
-  // room for as many pages as the head already has, up to 4 MiB (geometric growth, touched only
-  // as tokens arrive), so a long context ends up in large chunks on huge pages
-  // (core/big_alloc.h) however small its prefill chunks were. Separately allocated
-  // pages would interleave the heads in memory and restart the hardware prefetchers at every page.
+  // to one kernel call, which streams it and prefetches ahead within it. A prefill reserve()s its
+  // tokens first: one chunk per head, exactly its pages, on huge pages (core/big_alloc.h). Tokens
+  // appended without a reservation (decode) get a chunk with room for 1/16 of what the head
+  // already holds, up to 4 MiB, on 4 KiB pages so that rows never touched are never resident:
+  // the reservation costs at most ~6% of the cache. Separately allocated pages would interleave
+  // the heads in memory and restart the hardware prefetchers at every page.
   uint8_t* k_ptr(int h, int64_t t) const;
   uint8_t* v_ptr(int h, int64_t t) const;
   // The end of the run holding token t (exclusive; at most n_).
@@ -86,6 +90,8 @@ class DenseLayerCache : public LayerCache {
   size_t page_bytes() const { return static_cast<size_t>(kPageTokens) * (k_row_ + v_row_); }
   // Makes room for tokens [0, n_tokens) in every head, one new chunk per head if needed.
   void reserve_pages(int64_t n_tokens);
+  // Starts a new chunk of `pages` pages for head h (the current one is full or abandoned).
+  void new_chunk(int h, int64_t pages, bool huge);
 
   int n_kv_, D_, group_;
   KvDtype k_type_, v_type_;

@@ -23,6 +23,10 @@ class LayerCache {
   // Appends n new tokens. k, v: [n, n_kv, D] (token-major, as the projections produce them).
   virtual void append(const float* k, const float* v, int n) = 0;
 
+  // A hint that the cache will hold n_tokens tokens soon (a prefill about to append them):
+  // storage that grows may allocate exactly that room now. No effect on contents.
+  virtual void reserve(int64_t n_tokens) {}
+
   // Attention for the n_q most recently appended tokens. q: [n_q, n_head, D] (post-RoPE, not
   // yet scaled). Query i sees every cached token except the last n_q-1-i (causal within the
   // chunk). out: [n_q, n_head, D].

@@ -188,6 +188,7 @@ void Forward::run_layer_major(const int32_t* ids, int n, int64_t pos0, int chunk
   std::vector<float> x(static_cast<size_t>(n) * E);  // [n, n_embd]
   embed(ids, n, x.data());
   for (int li = 0; li < c.n_layer; ++li) {
+    caches[li]->reserve(caches[li]->n_tokens(0) + n);
     for (int c0 = 0; c0 < n; c0 += chunk) {
       const int nc = std::min(chunk, n - c0);
       layer_step(li, x.data() + static_cast<size_t>(c0) * E, nc, pos0 + c0, *caches[li], observer);

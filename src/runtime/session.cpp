@@ -41,6 +41,10 @@ Session::Session(const Model& model, const SessionOptions& opts)
   logits_.resize(c.n_vocab);
 }
 
+void Session::reserve(size_t n) {
+  for (auto& c : caches_) c->reserve(c->n_tokens(0) + static_cast<int64_t>(n));
+}
+
 void Session::check_room(size_t n) const {
   SPARKV_CHECK(n_past_ + static_cast<int64_t>(n) <= n_ctx_,
                "context full: {} tokens already + {} new exceeds the context size of {} tokens "
@@ -51,6 +55,7 @@ void Session::check_room(size_t n) const {
 const std::vector<float>& Session::feed(const std::vector<int32_t>& ids, ForwardObserver* obs) {
   SPARKV_CHECK(!ids.empty(), "nothing to feed: empty token list");
   check_room(ids.size());
+  if (ids.size() > 1) reserve(ids.size());
   const int chunk = opts_.prefill_chunk;
   for (size_t off = 0; off < ids.size(); off += chunk) {
     const int n = static_cast<int>(std::min<size_t>(chunk, ids.size() - off));
@@ -78,6 +83,7 @@ std::vector<float> Session::feed_all_logits(const std::vector<int32_t>& ids, For
   check_room(ids.size());
   const int V = model_.config().n_vocab;
   std::vector<float> out(ids.size() * static_cast<size_t>(V));
+  if (ids.size() > 1) reserve(ids.size());
   const int chunk = opts_.prefill_chunk;
   for (size_t off = 0; off < ids.size(); off += chunk) {
     const int n = static_cast<int>(std::min<size_t>(chunk, ids.size() - off));

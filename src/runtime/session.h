@@ -72,6 +72,7 @@ class Session {
 
  private:
   void check_room(size_t n) const;
+  void reserve(size_t n);  // every layer: room for n more tokens (LayerCache::reserve)
 
   const Model& model_;
   SessionOptions opts_;

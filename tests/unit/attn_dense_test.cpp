@@ -248,3 +248,51 @@ TEST(AttnDense, F16CacheRoundsToHalf) {
 
 }  // namespace
 }  // namespace sparkv
+
+namespace sparkv {
+
+// Reservations (a prefill's exact chunk, and one that abandons the free rest of a growth chunk)
+// change where rows live, never what attention reads: the same rows, runs and outputs as a cache
+// that only ever grew token by token.
+TEST(AttnDense, ReservedChunksHoldTheSameRowsAsGrowth) {
+  const int n_kv = 2, D = 64, g = 2, T = 3000;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  std::vector<float> k(static_cast<size_t>(T) * n_kv * D), v(k.size());
+  for (auto& x : k) x = nd(rng);
+  for (auto& x : v) x = nd(rng);
+  DenseLayerCache grown(n_kv, D, g, KvDtype::kF16), reserved(n_kv, D, g, KvDtype::kF16);
+  const size_t row = static_cast<size_t>(n_kv) * D;
+  for (int t = 0; t < T; ++t) grown.append(k.data() + t * row, v.data() + t * row, 1);
+  // 100 tokens by growth, a reservation to 2112 tokens (33 pages) filled in odd pieces, 3 decode
+  // tokens (a growth chunk of 33 / 16 = 2 pages, one left free), then a reservation that
+  // abandons that free page, then growth again.
+  int t = 0;
+  auto feed = [&](int n) {
+    reserved.append(k.data() + t * row, v.data() + t * row, n);
+    t += n;
+  };
+  for (int i = 0; i < 100; ++i) feed(1);
+  reserved.reserve(2112);
+  feed(1333), feed(679);
+  for (int i = 0; i < 3; ++i) feed(1);
+  reserved.reserve(2900);
+  feed(785);
+  while (t < T) feed(1);
+  EXPECT_EQ(reserved.bytes(), grown.bytes());
+  std::vector<float> ka(static_cast<size_t>(T) * D), kb(ka.size()), va(ka.size()), vb(ka.size());
+  for (int h = 0; h < n_kv; ++h) {
+    grown.read(h, 0, T, ka.data(), va.data());
+    reserved.read(h, 0, T, kb.data(), vb.data());
+    ASSERT_EQ(ka, kb) << h;
+    ASSERT_EQ(va, vb) << h;
+  }
+  std::vector<float> q(static_cast<size_t>(4) * n_kv * g * D);
+  for (auto& x : q) x = nd(rng);
+  std::vector<float> oa(q.size()), ob(q.size());
+  grown.attend(q.data(), 4, oa.data());
+  reserved.attend(q.data(), 4, ob.data());
+  for (size_t i = 0; i < oa.size(); ++i) ASSERT_NEAR(oa[i], ob[i], 1e-5f * (1 + std::fabs(oa[i])));
+}
+
+}  // namespace sparkv
