@@ -33,8 +33,8 @@ struct SessionOptions {
   int64_t n_ctx = 0;  // most tokens the session holds; 0 = the model's trained context
   std::string cache_type_k = "f16";  // dense cache element types, as llama.cpp's -ctk / -ctv
   std::string cache_type_v = "f16";
-  // Fail at construction, before any allocation, when a dense cache of n_ctx tokens would take
-  // more than this many bytes (0 = no limit).
+  // Budget for the KV cache and prefill scratch (0 = no limit): the prefill checks the recipe's
+  // memory plan (plan_kv_memory) before any allocation and throws naming a recipe that fits.
   uint64_t kv_mem_limit = 0;
 };
 
@@ -105,9 +105,17 @@ Truncate parse_truncate(const std::string& mode);
 // Applies kMiddle to `prompt` when it exceeds `room`; returns how many tokens were dropped.
 size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room);
 
+// The most bytes a session with `opts` holds for a prompt of n_prompt tokens under `recipe`: for
+// full, the dense cache of n_ctx tokens; for a compressing recipe, its compressed cache (bounds
+// from the presses) + the larger of one dense layer (during the layer-major prefill) and the
+// decode rows up to n_ctx; plus the prefill scratch. Throws when that exceeds opts.kv_mem_limit,
+// naming the parts and a recipe that would fit.
+uint64_t plan_kv_memory(const Model& model, const SessionOptions& opts, const Recipe& recipe,
+                        int64_t n_prompt);
+
 class Session {
  public:
-  // Throws when n_ctx exceeds what kv_mem_limit allows or a cache type is unknown.
+  // Throws when a cache type is unknown (kv_mem_limit is checked by the prefill).
   explicit Session(const Model& model, const SessionOptions& opts = {});
   ~Session();
   Session(Session&&) noexcept;

@@ -499,8 +499,9 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
       .def(py::init(&new_session), py::arg("model"), py::arg("n_ctx") = 0,
            py::arg("cache_type_k") = "f16", py::arg("cache_type_v") = "f16",
            py::arg("kv_mem_limit") = 0,
-           "n_ctx = 0: the model's trained context. kv_mem_limit (bytes) refuses a dense cache "
-           "of n_ctx tokens that would not fit.")
+           "n_ctx = 0: the model's trained context. kv_mem_limit (bytes): the prefill refuses a "
+           "recipe whose memory plan (compressed cache + one dense layer, or the dense cache of "
+           "n_ctx tokens) would not fit, naming one that would.")
       .def(
           "prefill",
           [](PySession& ps, const std::vector<int64_t>& ids, const py::object& press) {

@@ -176,8 +176,8 @@ def test_bad_input_raises_clear_exceptions(model, tmp_path):
         model.generate("x", max_tokens=-3)
     with pytest.raises(sparkv.Error):
         sparkv.Session(model, cache_type_k="q9_9")
-    with pytest.raises(sparkv.Error):
-        sparkv.Session(model, n_ctx=1 << 20, kv_mem_limit=1 << 20)
+    with pytest.raises(sparkv.Error, match="kv-mem-limit"):
+        sparkv.Session(model, n_ctx=1 << 20, kv_mem_limit=1 << 20).prefill([1, 2, 3])
     with pytest.raises(sparkv.Error, match="prefill"):
         sparkv.Session(model).compress("spark:ratio=0.5")
     with pytest.raises(sparkv.Error):

@@ -12,6 +12,7 @@
 #include "press/press.h"
 #include "quant/kv_types.h"
 #include "runtime/generate.h"
+#include "runtime/memory_plan.h"
 #include "runtime/prefill.h"
 #include "runtime/session.h"
 
@@ -43,6 +44,16 @@ struct Session::State {
   Timings timings;
   size_t kv_before = 0, kv_after = 0;
 };
+
+uint64_t plan_kv_memory(const Model& model, const SessionOptions& opts, const Recipe& recipe,
+                        int64_t n_prompt) {
+  const ModelConfig& c = model.impl().config();
+  const int64_t n_ctx = opts.n_ctx > 0 ? opts.n_ctx : c.n_ctx_train;
+  const KvTypes types{kv_dtype_from_name(opts.cache_type_k), kv_dtype_from_name(opts.cache_type_v)};
+  const int chunk = sparkv::SessionOptions{}.prefill_chunk;
+  check_memory(c, types, recipe.impl(), n_prompt, n_ctx, chunk, opts.kv_mem_limit);
+  return plan_memory(c, types, recipe.impl(), n_prompt, n_ctx, chunk).peak();
+}
 
 Session::Session(std::unique_ptr<State> s) : s_(std::move(s)) {}
 

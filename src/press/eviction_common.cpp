@@ -35,6 +35,14 @@ void ScorerPress::select_tokens(const PressContext& ctx, TokenSelection& sel) co
   }
 }
 
+int64_t ScorerPress::kept_bound(const ModelConfig& cfg, int layer, int64_t n) const {
+  PressContext ctx;  // n_kept reads the shape and the layer only
+  ctx.config = &cfg;
+  ctx.layer = layer;
+  ctx.n_prompt = n;
+  return std::clamp<int64_t>(n_kept(ctx, n), 0, n);
+}
+
 std::vector<int32_t> top_k_tokens(const std::vector<int32_t>& idx, const std::vector<double>& score,
                                   int64_t n_kept) {
   SPARKV_CHECK(idx.size() == score.size(), "top-k: {} tokens but {} scores", idx.size(),

@@ -27,6 +27,7 @@ class ScorerPress : public Press {
  public:
   explicit ScorerPress(Budget budget) : budget_(budget) {}
   void select_tokens(const PressContext& ctx, TokenSelection& sel) const override;
+  int64_t kept_bound(const ModelConfig& cfg, int layer, int64_t n) const override;
 
  protected:
   // scores[h][j] scores token sel.kept[h][j]; kProtected = always kept.

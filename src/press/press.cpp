@@ -30,6 +30,33 @@ PressPipeline::PressPipeline(std::vector<std::unique_ptr<Press>> presses)
                  presses_[i]->spec());
 }
 
+size_t dense_layer_bytes(const ModelConfig& cfg, KvTypes types, int64_t n) {
+  const int64_t page = DenseLayerCache::kPageTokens;
+  const size_t pages = static_cast<size_t>((std::max<int64_t>(n, 0) + page - 1) / page);
+  return static_cast<size_t>(cfg.n_head_kv) * pages * page *
+         (kv_row_bytes(types.k, cfg.head_dim) + kv_row_bytes(types.v, cfg.head_dim));
+}
+
+size_t Press::storage_bound(const ModelConfig& cfg, KvTypes types, int64_t n_kept) const {
+  return dense_layer_bytes(cfg, types, n_kept);
+}
+
+uint64_t PressPipeline::compressed_bound(const ModelConfig& cfg, KvTypes types,
+                                         int64_t n_prompt) const {
+  uint64_t total = 0;
+  for (int l = 0; l < cfg.n_layer; ++l) {
+    int64_t kept = n_prompt;
+    const Press* storage = nullptr;
+    for (const auto& p : presses_) {
+      kept = std::min(kept, p->kept_bound(cfg, l, kept));
+      if (p->is_storage()) storage = p.get();
+    }
+    total +=
+        storage ? storage->storage_bound(cfg, types, kept) : dense_layer_bytes(cfg, types, kept);
+  }
+  return total;
+}
+
 std::string PressPipeline::spec() const {
   if (presses_.empty()) return "full";
   std::string s;

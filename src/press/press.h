@@ -78,7 +78,19 @@ class Press {
     return nullptr;
   }
   virtual bool is_storage() const { return false; }
+
+  // Memory planning (--kv-mem-limit), before any token is computed. At most how many of n
+  // survivors this press keeps per KV head in layer `layer` of a model shaped like cfg.
+  virtual int64_t kept_bound(const ModelConfig& cfg, int layer, int64_t n) const { return n; }
+  // At most how many bytes a storage press's layer holds for n_kept tokens per KV head when the
+  // prefill cache has `types`. The default is the dense rows: every storage press is never above
+  // dense (no_larger_than_dense).
+  virtual size_t storage_bound(const ModelConfig& cfg, KvTypes types, int64_t n_kept) const;
 };
+
+// Bytes of a dense layer cache of `types` holding n tokens per KV head: whole pages
+// (DenseLayerCache::kPageTokens), K and V rows.
+size_t dense_layer_bytes(const ModelConfig& cfg, KvTypes types, int64_t n);
 
 class PressPipeline {
  public:
@@ -91,6 +103,9 @@ class PressPipeline {
   // Runs the pipeline on one layer and returns its new storage.
   std::unique_ptr<LayerCache> apply(const PressContext& ctx) const;
   const std::vector<std::unique_ptr<Press>>& presses() const { return presses_; }
+  // At most how many bytes every layer together holds right after this pipeline compressed a
+  // prefill of n_prompt tokens (the presses' kept_bound / storage_bound, summed over layers).
+  uint64_t compressed_bound(const ModelConfig& cfg, KvTypes types, int64_t n_prompt) const;
 
  private:
   std::vector<std::unique_ptr<Press>> presses_;

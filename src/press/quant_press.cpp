@@ -25,6 +25,9 @@ class QuantPress : public Press {
     return std::string("quant:k=") + kv_dtype_name(types_.k) + ",v=" + kv_dtype_name(types_.v);
   }
   bool is_storage() const override { return true; }
+  size_t storage_bound(const ModelConfig& cfg, KvTypes, int64_t n_kept) const override {
+    return dense_layer_bytes(cfg, types_, n_kept);
+  }
 
   std::unique_ptr<LayerCache> build(const PressContext& ctx,
                                     const TokenSelection& sel) const override {

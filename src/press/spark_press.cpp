@@ -35,6 +35,25 @@ class SparkPress : public Press {
   PressNeeds needs() const override { return {.window = o_.window}; }
   bool is_storage() const override { return true; }
 
+  // Per compressed token and head (docs/spark-storage.md): the kept key values, the channel mask
+  // and signs (D/8 each), r_t, τ_t and a variable-T offset, the dense values; per head w_j and
+  // the arrays' growth slack (1/16); the recent tokens as dense rows. Never above the dense rows.
+  size_t storage_bound(const ModelConfig& cfg, KvTypes types, int64_t n_kept) const override {
+    const int D = cfg.head_dim;
+    const int64_t T = o_.variant == SparkVariant::kFixed ? spark_fixed_keep(D, o_.ratio) : D;
+    const int64_t keys = kq_ == SparkKeyQuant::kF16  ? 2 * T
+                         : kq_ == SparkKeyQuant::kQ8 ? T + 2
+                                                     : (T + 1) / 2 + 2;
+    const int64_t n_recent = std::min<int64_t>(o_.recent, n_kept);
+    const int64_t per_token =
+        keys + D / 8 + D / 8 + 2 + 2 + 4 + static_cast<int64_t>(kv_row_bytes(types.v, D));
+    const size_t packed =
+        static_cast<size_t>(cfg.n_head_kv) *
+        static_cast<size_t>((n_kept - n_recent) * per_token * 17 / 16 + 4 * D + 1024);
+    return std::min(dense_layer_bytes(cfg, types, n_kept),
+                    packed + dense_layer_bytes(cfg, types, n_recent));
+  }
+
   std::unique_ptr<LayerCache> build(const PressContext& ctx,
                                     const TokenSelection& sel) const override {
     const ModelConfig& c = *ctx.config;

@@ -4,12 +4,13 @@
 
 #include "core/error.h"
 #include "runtime/compress.h"
+#include "runtime/memory_plan.h"
 
 namespace sparkv {
 
 namespace {
 
-void check_prompt(const Session& session, int64_t n_prompt) {
+void check_prompt(const Session& session, int64_t n_prompt, const PressPipeline& recipe) {
   SPARKV_CHECK(n_prompt > 0, "the prompt is empty (no tokens)");
   SPARKV_CHECK(session.n_past() == 0,
                "prefill: the session already holds {} tokens (a compressible prefill starts an "
@@ -19,6 +20,9 @@ void check_prompt(const Session& session, int64_t n_prompt) {
                "prompt of {} tokens exceeds the context size of {} tokens (raise --ctx-size or "
                "pass --truncate middle)",
                n_prompt, session.n_ctx());
+  const SessionOptions& o = session.options();
+  check_memory(session.model().config(), o.kv_types, recipe, n_prompt, session.n_ctx(),
+               o.prefill_chunk, o.kv_mem_limit);
 }
 
 }  // namespace
@@ -29,7 +33,7 @@ Prefill::Prefill(Session& session, const std::vector<int32_t>& ids, const PressN
 }
 
 void Prefill::feed_dense(const std::vector<int32_t>& ids) {
-  check_prompt(session_, n_prompt_);
+  check_prompt(session_, n_prompt_, PressPipeline());  // the dense cache is kept
   capture_ = std::make_unique<PrefillCapture>(session_.model().config(), needs_, 0, n_prompt_);
   const auto t0 = std::chrono::steady_clock::now();
   // Nothing to record (the full cache alone): no observer, the plain forward pass.
@@ -46,7 +50,7 @@ Prefill::Prefill(Session& session, const std::vector<int32_t>& ids, const PressP
     feed_dense(ids);
     return;
   }
-  check_prompt(session, n_prompt_);
+  check_prompt(session, n_prompt_, pipeline);
   capture_ = std::make_unique<PrefillCapture>(session.model().config(), needs_, 0, n_prompt_);
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();

@@ -23,18 +23,6 @@ Session::Session(const Model& model, const SessionOptions& opts)
   SPARKV_CHECK(opts.prefill_chunk > 0, "prefill chunk must be positive");
   SPARKV_CHECK(n_ctx_ > 0, "{}: context size {} must be positive (set --ctx-size)", model.path(),
                n_ctx_);
-  if (opts.kv_mem_limit > 0) {
-    const uint64_t need = dense_kv_bytes(c, n_ctx_, opts.kv_types);
-    const int64_t page = DenseLayerCache::kPageTokens;
-    SPARKV_CHECK(
-        need <= opts.kv_mem_limit,
-        "KV cache for a context of {} tokens needs {} ({} bytes = {} layers x {} KV heads x "
-        "{} tokens in {}-token pages x {} bytes of K+V per token and head), over the "
-        "--kv-mem-limit of {} ({} bytes): lower --ctx-size or use smaller cache types",
-        n_ctx_, format_bytes(need), need, c.n_layer, c.n_head_kv, (n_ctx_ + page - 1) / page * page,
-        page, kv_row_bytes(opts.kv_types.k, c.head_dim) + kv_row_bytes(opts.kv_types.v, c.head_dim),
-        format_bytes(opts.kv_mem_limit), opts.kv_mem_limit);
-  }
   for (int i = 0; i < c.n_layer; ++i)
     caches_.push_back(
         std::make_unique<DenseLayerCache>(c.n_head_kv, c.head_dim, c.group_size(), opts.kv_types));

@@ -19,15 +19,16 @@ struct SessionOptions {
   int64_t n_ctx = 0;        // maximum context; 0 = the model's trained context
   KvTypes kv_types;         // dense cache element types of K and V (-ctk / -ctv; f16)
   int prefill_chunk = 512;  // tokens per prefill forward (bounds activation memory)
-  // Budget for the dense KV cache at full context (bytes; 0 = none). Checked when the Session is
-  // made, before any cache page is allocated: a context the budget cannot hold fails up front
+  // Budget for what the KV cache and prefill scratch will hold (bytes; 0 = none): checked by the
+  // prefill against the recipe's memory plan (runtime/memory_plan.h) before any cache page is
+  // allocated, so a context the budget cannot hold fails up front, naming a recipe that fits,
   // rather than by running out of memory mid-prefill.
   uint64_t kv_mem_limit = 0;
 };
 
 // Bytes a dense cache holding n_ctx tokens takes in every layer: n_layer x n_kv_heads x n_ctx
-// rounded up to whole pages (DenseLayerCache::kPageTokens) x (K row + V row bytes). What
-// kv_mem_limit is checked against.
+// rounded up to whole pages (DenseLayerCache::kPageTokens) x (K row + V row bytes): what the
+// full recipe holds (runtime/memory_plan.h).
 uint64_t dense_kv_bytes(const ModelConfig& c, int64_t n_ctx, KvTypes types);
 
 class Session {
@@ -54,6 +55,7 @@ class Session {
   const Model& model() const { return model_; }
   int64_t n_past() const { return n_past_; }  // logical position of the next token
   int64_t n_ctx() const { return n_ctx_; }
+  const SessionOptions& options() const { return opts_; }
   const std::vector<int32_t>& history() const { return history_; }
   const std::vector<float>& logits() const { return logits_; }
 

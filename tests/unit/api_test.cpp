@@ -188,7 +188,12 @@ TEST(PublicApi, MisuseIsAnError) {
   EXPECT_NE(msg([&] { api::Session s(m, bad); }).find("q9_9"), std::string::npos);
   api::SessionOptions tight;
   tight.kv_mem_limit = 1024;
-  EXPECT_THROW(api::Session(m, tight), Error);
+  api::Session over(m, tight);  // the prefill checks the recipe's memory plan
+  EXPECT_NE(msg([&] {
+              over.prefill_and_compress({1, 2, 3}, api::Recipe::parse("full"));
+            }).find("over the --kv-mem-limit"),
+            std::string::npos);
+  EXPECT_EQ(over.n_past(), 0);
   EXPECT_NE(msg([&] { api::Model::load("/nonexistent.gguf"); }).find("/nonexistent.gguf"),
             std::string::npos);
   EXPECT_NE(msg([&] { api::Recipe::parse("spark:ratio=2"); }).find("ratio"), std::string::npos);

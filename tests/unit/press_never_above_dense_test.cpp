@@ -66,14 +66,25 @@ TEST(NeverAboveDense, EveryPromptLengthFromOneToken) {
         {"think:ratio=0.5,recent=32", "full"},
         {"snapkv:budget=16,window=8+spark:ratio=0.8", "snapkv:budget=16,window=8"},
         {"snapkv:budget=16,window=8+think:ratio=0.5", "snapkv:budget=16,window=8"},
+        {"spark:ratio=0.8,decode_block=16", "full"},
+        {"quant:k=q8_0,v=q4_0", "full"},
+        {"snapkv:budget=64,window=8", "full"},
+        {"pyramidkv:budget=64,window=8", "full"},
+        {"h2o:ratio=0.5", "full"},
+        {"streamingllm:budget=64+spark:ratio=0.8", "streamingllm:budget=64"},
     };
     std::vector<std::string> specs;
     for (const auto& [a, b] : pairs) specs.insert(specs.end(), {a, b});
     bool saw_dense_fallback = false, saw_packed = false;
-    for (int n : {1, 2, 5, 16, 31, 33, 64, 100, 300, 700}) {
+    for (int n : {1, 2, 5, 16, 31, 33, 64, 100, 300, 700, 1500, 4096}) {
       std::vector<std::vector<std::string>> kinds;
       const auto bytes = layer_bytes(*model, n, specs, &kinds);
-      for (size_t i = 0; i < pairs.size(); ++i)
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        // The memory plan's bound (--kv-mem-limit) holds: never below what is allocated.
+        size_t total = 0;
+        for (size_t b : bytes[2 * i]) total += b;
+        EXPECT_LE(total, parse_press_spec(pairs[i].first).compressed_bound(model->config(), {}, n))
+            << name << " n=" << n << " " << pairs[i].first;
         for (size_t l = 0; l < bytes[2 * i].size(); ++l) {
           EXPECT_LE(bytes[2 * i][l], bytes[2 * i + 1][l])
               << name << " n=" << n << " " << pairs[i].first << " layer " << l << " ("
@@ -81,6 +92,7 @@ TEST(NeverAboveDense, EveryPromptLengthFromOneToken) {
           const std::string kind = kinds[2 * i][l];  // a dense layer reports its element type
           (kind == "spark" || kind == "think" ? saw_packed : saw_dense_fallback) = true;
         }
+      }
     }
     EXPECT_TRUE(saw_dense_fallback) << name << ": short prompts should stay dense";
     EXPECT_TRUE(saw_packed) << name << ": long prompts should be packed (D=" << D << ")";

@@ -19,7 +19,10 @@
 #include "io/safetensors.h"
 #include "kv/dense_cache.h"
 #include "model/model.h"
+#include "press/press_spec.h"
 #include "runtime/generate.h"
+#include "runtime/memory_plan.h"
+#include "runtime/prefill.h"
 #include "runtime/session.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
@@ -39,15 +42,19 @@ bool contains(const std::string& s, const std::string& part) {
 
 enum class Poison { kNone, kNaNEmbedding, kHugeLmHead };
 
-// A 1-layer llama GGUF (width 32, 2 heads of 16, 1 KV head, vocab 40) with f32 weights.
-std::string write_tiny_model(const TempDir& dir, Poison poison = Poison::kNone, int ctx = 64) {
+// A llama GGUF (width 32, 2 heads of 16, 1 KV head, vocab 40; 1 layer unless told) with f32
+// weights. `width` / `heads` shrink it (head_dim stays 16).
+std::string write_tiny_model(const TempDir& dir, Poison poison = Poison::kNone, int ctx = 64,
+                             int layers = 1, int width = 32, int heads = 2) {
   GgufWriter w;
   w.add_string("general.architecture", "llama");
-  w.add_u32("llama.block_count", 1);
-  w.add_u32("llama.embedding_length", 32);
-  w.add_u32("llama.feed_forward_length", 64);
-  w.add_u32("llama.attention.head_count", 2);
+  w.add_u32("llama.block_count", layers);
+  w.add_u32("llama.embedding_length", width);
+  w.add_u32("llama.feed_forward_length", 2 * width);
+  w.add_u32("llama.attention.head_count", heads);
   w.add_u32("llama.attention.head_count_kv", 1);
+  w.add_u32("llama.attention.key_length", 16);
+  w.add_u32("llama.attention.value_length", 16);
   w.add_u32("llama.context_length", ctx);
   w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   uint32_t state = 1;
@@ -64,18 +71,22 @@ std::string write_tiny_model(const TempDir& dir, Poison poison = Poison::kNone, 
     std::memcpy(b.data(), v.data(), b.size());
     w.add_tensor(name, GgmlType::kF32, ne, std::move(b));
   };
-  tensor("token_embd.weight", {32, 40});
-  tensor("output_norm.weight", {32}, 1.0f);
-  tensor("output.weight", {32, 40}, poison == Poison::kHugeLmHead ? 3e38f : 0.2f);
-  tensor("blk.0.attn_norm.weight", {32}, 1.0f);
-  tensor("blk.0.attn_q.weight", {32, 32});
-  tensor("blk.0.attn_k.weight", {32, 16});
-  tensor("blk.0.attn_v.weight", {32, 16});
-  tensor("blk.0.attn_output.weight", {32, 32});
-  tensor("blk.0.ffn_norm.weight", {32}, 1.0f);
-  tensor("blk.0.ffn_gate.weight", {32, 64});
-  tensor("blk.0.ffn_up.weight", {32, 64});
-  tensor("blk.0.ffn_down.weight", {64, 32});
+  const int64_t E = width, Q = 16 * heads;
+  tensor("token_embd.weight", {E, 40});
+  tensor("output_norm.weight", {E}, 1.0f);
+  tensor("output.weight", {E, 40}, poison == Poison::kHugeLmHead ? 3e38f : 0.2f);
+  for (int l = 0; l < layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    tensor(b + "attn_norm.weight", {E}, 1.0f);
+    tensor(b + "attn_q.weight", {E, Q});
+    tensor(b + "attn_k.weight", {E, 16});
+    tensor(b + "attn_v.weight", {E, 16});
+    tensor(b + "attn_output.weight", {Q, E});
+    tensor(b + "ffn_norm.weight", {E}, 1.0f);
+    tensor(b + "ffn_gate.weight", {E, 2 * E});
+    tensor(b + "ffn_up.weight", {E, 2 * E});
+    tensor(b + "ffn_down.weight", {2 * E, E});
+  }
   const std::string path = dir.file("tiny.gguf");
   w.write(path);
   return path;
@@ -123,28 +134,77 @@ TEST(ReliabilityLimits, DenseKvBytesCountsWholePages) {
 TEST(ReliabilityLimits, KvMemLimitFailsBeforeAllocating) {
   TempDir dir;
   auto model = Model::load(write_tiny_model(dir), false);
-  const uint64_t need = dense_kv_bytes(model->config(), 1000, {});
+  const ModelConfig& cfg = model->config();
+  const uint64_t need = dense_kv_bytes(cfg, 1000, {});
   const uint64_t page = DenseLayerCache::kPageTokens;
   EXPECT_EQ(need, (1000 + page - 1) / page * page * (32 + 32));  // 1 layer, 1 KV head, D = 16
   SessionOptions so;
   so.n_ctx = 1000;
-  so.kv_mem_limit = need - 1;
-  const std::string msg = error_message([&] { Session s(*model, so); });
+  const PressPipeline full;
+  const MemoryPlan plan = plan_memory(cfg, {}, full, 3, 1000, so.prefill_chunk);
+  EXPECT_EQ(plan.decode, need);  // full: the dense cache of the whole context
+  EXPECT_EQ(plan.peak(), need + plan.scratch);
+  EXPECT_EQ(plan.scratch, prefill_scratch_bytes(cfg, 3, so.prefill_chunk, false));
+  so.kv_mem_limit = plan.peak() - 1;
+  Session s(*model, so);  // the prefill checks, before any page is allocated
+  const std::string msg = error_message([&] { Prefill p(s, {1, 2, 3}, PressNeeds{}); });
   EXPECT_TRUE(contains(msg, fmt::format("KV cache for a context of 1000 tokens needs {} ({} bytes",
                                         format_bytes(need), need)))
       << msg;
   EXPECT_TRUE(contains(msg, fmt::format("over the --kv-mem-limit of {} ({} bytes)",
-                                        format_bytes(need - 1), need - 1)))
+                                        format_bytes(plan.peak() - 1), plan.peak() - 1)))
       << msg;
-  so.kv_mem_limit = need;
+  EXPECT_EQ(s.kv_bytes(), 0u);
+  EXPECT_EQ(s.n_past(), 0);
+  so.kv_mem_limit = plan.peak();
   Session ok(*model, so);
-  EXPECT_EQ(ok.kv_bytes(), 0u);  // nothing allocated until tokens arrive
-  ok.feed({1, 2, 3});
+  Prefill p(ok, {1, 2, 3}, PressNeeds{});
   EXPECT_LE(ok.kv_bytes(), need);
   // A context of 2^40 tokens is refused by the budget without touching memory.
   so.n_ctx = int64_t{1} << 40;
   so.kv_mem_limit = uint64_t{64} << 30;
-  EXPECT_TRUE(contains(error_message([&] { Session s(*model, so); }), "over the --kv-mem-limit"));
+  Session huge(*model, so);
+  EXPECT_TRUE(contains(error_message([&] {
+                         Prefill q(huge, {1, 2, 3}, PressNeeds{});
+                       }),
+                       "over the --kv-mem-limit"));
+}
+
+// Issue 20: a context the budget refuses with the full cache runs compressed, because the
+// prefill holds the compressed layers + one dense layer; the error for full names that recipe.
+// 64k tokens on a 4-layer model of width 16 and one head of 16 (its residual stream, which a
+// layer-major prefill holds for every token, is as large as one layer's cache).
+TEST(ReliabilityLimits, CompressedRecipeFitsWhereFullDoesNot) {
+  TempDir dir;
+  constexpr int64_t kN = 65536;
+  auto model = Model::load(write_tiny_model(dir, Poison::kNone, kN + 64, 4, 16, 1), false);
+  const ModelConfig& cfg = model->config();
+  std::vector<int32_t> ids(kN);
+  for (int64_t i = 0; i < kN; ++i) ids[i] = static_cast<int32_t>(1 + (i * 7919) % 39);
+  const PressPipeline full, packed = parse_press_spec("snapkv:budget=2048+spark:ratio=0.8");
+  SessionOptions so;
+  so.n_ctx = kN + 64;
+  const MemoryPlan pf = plan_memory(cfg, {}, full, kN, so.n_ctx, so.prefill_chunk);
+  const MemoryPlan pc = plan_memory(cfg, {}, packed, kN, so.n_ctx, so.prefill_chunk);
+  ASSERT_LT(pc.peak(), pf.peak() * 3 / 4);
+  so.kv_mem_limit = (pc.peak() + pf.peak()) / 2;
+  Session refused(*model, so);
+  const std::string msg = error_message([&] { Prefill p(refused, ids, PressNeeds{}); });
+  EXPECT_TRUE(contains(msg, "KV cache for a context of 65600 tokens needs")) << msg;
+  EXPECT_TRUE(contains(msg, "recipe 'snapkv:budget=")) << msg;
+  EXPECT_EQ(refused.kv_bytes(), 0u);
+  Session s(*model, so);
+  size_t peak = 0;
+  {
+    Prefill p(s, ids, packed, 0);
+    peak = p.dense_bytes() / cfg.n_layer;  // every layer's dense cache had the same size
+  }
+  EXPECT_EQ(s.n_past(), kN);
+  EXPECT_LE(s.kv_bytes(), pc.compressed);
+  EXPECT_LE(peak, pc.dense_layer);
+  EXPECT_LE(s.kv_bytes() + peak + pc.scratch, so.kv_mem_limit);
+  s.feed({1});  // and it decodes
+  EXPECT_EQ(s.n_past(), kN + 1);
 }
 
 // ---------------------------------------------------------------------------- context size
@@ -380,7 +440,7 @@ TEST(ReliabilityLimits, CliContextTruncationAndKvBudget) {
   EXPECT_EQ(r.rc, 0) << r.err;
   r = run_cli("run -m " + model + " -p hi --kv-mem-limit lots");
   EXPECT_TRUE(contains(r.err, "--kv-mem-limit 'lots' is not a byte size")) << r.err;
-  r = run_cli("bench -m " + model + " -d 0,100000 -p 8 -n 2 --kv-mem-limit 1MiB");
+  r = run_cli("bench -m " + model + " -d 0,100000 -p 8 -n 2 --kv-mem-limit 8MiB");
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(contains(r.err, "KV cache for a context of 100011 tokens")) << r.err;
 }

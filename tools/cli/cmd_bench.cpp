@@ -92,18 +92,19 @@ void bench(const BenchArgs& a) {
   const std::vector<int64_t> depths = parse_list(a.depths);
   const uint64_t kv_mem_limit =
       a.kv_mem_limit.empty() ? 0 : api::parse_byte_size(a.kv_mem_limit, "--kv-mem-limit");
-  // Every depth is checked against the budget before the first one runs (a Session checks at
-  // construction and allocates nothing until fed).
-  for (int64_t depth : depths) {
-    api::SessionOptions probe;
-    probe.n_ctx = depth + a.n_prompt + a.n_gen + 1;
-    probe.kv_mem_limit = kv_mem_limit;
-    api::Session check(model, probe);
-  }
   std::vector<std::string> presses =
       a.presses.empty() ? std::vector<std::string>{"full"} : a.presses;
   std::vector<api::Recipe> recipes;
   for (const auto& p : presses) recipes.push_back(api::Recipe::parse(p));
+  // Every row is checked against the budget before the first one runs: the recipe's memory plan
+  // (compressed cache + one dense layer, or the dense cache for full).
+  for (int64_t depth : depths)
+    for (const api::Recipe& r : recipes) {
+      api::SessionOptions probe;
+      probe.n_ctx = depth + a.n_prompt + a.n_gen + 1;
+      probe.kv_mem_limit = kv_mem_limit;
+      api::plan_kv_memory(model, probe, r, std::max<int64_t>(depth, 1));
+    }
 
   std::fprintf(stderr, "[bench] measuring memory bandwidth (triad)...\n");
   const double bw = api::measure_bandwidth_gbs();
@@ -237,7 +238,8 @@ void register_bench(CLI::App& app) {
   c->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
   c->add_option("-s,--seed", a->seed, "Seed of the random token ids")->capture_default_str();
   c->add_option("--kv-mem-limit", a->kv_mem_limit,
-                "Fail before running if a depth's dense KV cache would exceed this (bytes, or "
+                "Fail before running if a row's KV memory would exceed this: the dense cache for "
+                "full, the compressed cache + one dense layer for a compressing recipe (bytes, or "
                 "512MiB, 2GiB, ...)");
   c->add_flag("--json", a->json, "JSON output");
   c->callback([a] { bench(*a); });

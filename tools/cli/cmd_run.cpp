@@ -169,8 +169,10 @@ void register_run(CLI::App& app) {
                 "of the room left after -n, in tokens, as LongBench does)")
       ->capture_default_str();
   c->add_option("--kv-mem-limit", a->kv_mem_limit,
-                "Fail before allocating if the dense KV cache at full context would exceed this "
-                "(bytes, or 512MiB, 2GiB, ...)");
+                "Fail before allocating if the KV memory at full context would exceed this: the "
+                "dense cache for full, the compressed cache + one dense layer + the decode rows "
+                "for a compressing --press; the error names a recipe that fits (bytes, or 512MiB, "
+                "2GiB, ...)");
   c->add_flag("--json", a->json,
               "Print one JSON object (text, ids, speeds, KV bytes) instead of streaming");
   c->callback([a] { run(*a); });
