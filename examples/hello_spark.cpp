@@ -12,8 +12,8 @@ int main(int argc, char** argv) try {
   prompt += "What is the pass key? The pass key is";
 
   Session session(model);
-  session.prefill(model.tokenizer().encode(prompt), recipe);  // records what SparK scores with
-  session.compress(recipe);                                   // packs the cache in place
+  // Prefill and pack the cache layer by layer: one layer's dense cache exists at a time.
+  session.prefill_and_compress(model.tokenizer().encode(prompt), recipe);
   GenerateOptions opts;
   opts.max_tokens = 8;
   opts.stop = {"\n"};  // stop at the end of the line

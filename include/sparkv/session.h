@@ -112,6 +112,17 @@ size_t truncate_middle(std::vector<int32_t>& prompt, int64_t room);
 // naming the parts and a recipe that would fit.
 uint64_t plan_kv_memory(const Model& model, const SessionOptions& opts, const Recipe& recipe,
                         int64_t n_prompt);
+// The same plan in parts, without checking any limit (a server charges each slot its cache and
+// keeps the one prefill's scratch apart).
+struct KvPlan {
+  uint64_t compressed = 0;   // every layer's compressed cache (0 for full)
+  uint64_t dense_layer = 0;  // one dense layer during a layer-major prefill (0 for full)
+  uint64_t decode = 0;       // decode rows up to n_ctx; for full the dense cache of n_ctx
+  uint64_t scratch = 0;      // prefill activations
+  uint64_t cache_peak() const { return compressed + (dense_layer > decode ? dense_layer : decode); }
+};
+KvPlan plan_kv(const Model& model, const SessionOptions& opts, const Recipe& recipe,
+               int64_t n_prompt);
 
 class Session {
  public:

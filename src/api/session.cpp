@@ -55,6 +55,16 @@ uint64_t plan_kv_memory(const Model& model, const SessionOptions& opts, const Re
   return plan_memory(c, types, recipe.impl(), n_prompt, n_ctx, chunk).peak();
 }
 
+KvPlan plan_kv(const Model& model, const SessionOptions& opts, const Recipe& recipe,
+               int64_t n_prompt) {
+  const ModelConfig& c = model.impl().config();
+  const int64_t n_ctx = opts.n_ctx > 0 ? opts.n_ctx : c.n_ctx_train;
+  const KvTypes types{kv_dtype_from_name(opts.cache_type_k), kv_dtype_from_name(opts.cache_type_v)};
+  const MemoryPlan p =
+      plan_memory(c, types, recipe.impl(), n_prompt, n_ctx, sparkv::SessionOptions{}.prefill_chunk);
+  return {p.compressed, p.dense_layer, p.decode, p.scratch};
+}
+
 Session::Session(std::unique_ptr<State> s) : s_(std::move(s)) {}
 
 Session::Session(const Model& model, const SessionOptions& opts)

@@ -158,8 +158,8 @@ def test_api_key_queue_budget_and_disconnect():
         assert st == 200
         st, body = s.post("/v1/completions", {"prompt": "The sky is", "max_tokens": 4, "temperature": 0})
         assert st == 200, body
-        # 4 MiB of KV cannot hold 3,500 tokens of dense prefill + decode rows (4 layers x 2 heads
-        # x 64 x 2 x 2 bytes = 2 KiB per token): 503, whatever the recipe.
+        # 4 MiB of KV cannot hold 2,000 decode rows (4 layers x 2 heads x 64 x 2 x 2 bytes = 2 KiB
+        # per token), however compressed the prompt: 503.
         expect_error(*s.post("/v1/completions", {"prompt": "word " * 1500, "max_tokens": 2000,
                                                  "kv_press": "snapkv:budget=96+spark:ratio=0.8"}),
                      503, code="kv_budget_exceeded")

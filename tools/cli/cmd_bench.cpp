@@ -79,8 +79,8 @@ std::vector<int64_t> parse_list(const std::string& s) {
 struct Row {
   std::string press;
   int64_t depth = 0;
-  double fill_s = 0, compress_s = 0, pp_tps = 0, tg_tps = 0, tg_ms_median = 0;
-  size_t kv_bytes = 0, kv_dense_f16 = 0, bytes_per_token = 0;
+  double fill_s = 0, compress_s = 0, ttft_s = 0, pp_tps = 0, tg_tps = 0, tg_ms_median = 0;
+  size_t kv_bytes = 0, kv_dense_f16 = 0, bytes_per_token = 0, plan_bytes = 0;
   double gbs = 0, bw = 0, frac_bw = 0, rss_mib = 0;
 };
 
@@ -138,7 +138,11 @@ void bench(const BenchArgs& a) {
           api::random_token_ids(n_fill + a.n_prompt + a.n_gen, model.n_vocab(), a.seed);
       // The context of `depth` tokens is the prompt the press compresses.
       std::vector<int32_t> fill(ids.begin(), ids.begin() + n_fill);
+      const double t_fill = now_s();
       s.prefill_and_compress(fill, recipe, a.seed);  // layer-major: one dense layer at a time
+      // Time to first token: the context's prefill and compression, up to its last logits.
+      r.ttft_s = now_s() - t_fill;
+      r.plan_bytes = api::plan_kv_memory(model, so, recipe, n_fill);
       r.fill_s = s.timings().prefill_seconds;
       r.compress_s = s.timings().compress_seconds;
       // pp: a prompt of n_prompt tokens on top of the (compressed) context.
@@ -187,6 +191,8 @@ void bench(const BenchArgs& a) {
            {"fill_s", r.fill_s},
            {"compress_s", r.compress_s},
            {"compress_pct_of_fill", r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0},
+           {"ttft_s", r.ttft_s},
+           {"kv_plan_bytes", r.plan_bytes},
            {"pp_tokens_per_s", r.pp_tps},
            {"tg_tokens_per_s", r.tg_tps},
            {"tg_ms_median", r.tg_ms_median},
@@ -205,18 +211,18 @@ void bench(const BenchArgs& a) {
       "again before every row | FMA peak %.0f GFLOP/s\n\n",
       path.c_str(), api::max_threads(), model.weight_bytes() / 1048576.0, bw, fma_gflops);
   std::printf(
-      "| depth | press | fill s | compress ms (%% of fill) | pp%d t/s | tg%d t/s | KV MiB | "
-      "bytes/token MiB | GB/s | triad GB/s | %% of triad | peak RSS MiB |\n",
+      "| depth | press | fill s | compress ms (%% of fill) | TTFT s | pp%d t/s | tg%d t/s | KV MiB "
+      "| bytes/token MiB | GB/s | triad GB/s | %% of triad | plan MiB | peak RSS MiB |\n",
       a.n_prompt, a.n_gen);
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows)
     std::printf(
-        "| %lld | %s | %.2f | %.1f (%.2f%%) | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | "
-        "%.0f |\n",
+        "| %lld | %s | %.2f | %.1f (%.2f%%) | %.2f | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | "
+        "%.1f | %.0f | %.0f |\n",
         static_cast<long long>(r.depth), r.press.c_str(), r.fill_s, r.compress_s * 1e3,
-        r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0, r.pp_tps, r.tg_tps,
+        r.fill_s > 0 ? 100.0 * r.compress_s / r.fill_s : 0.0, r.ttft_s, r.pp_tps, r.tg_tps,
         r.kv_bytes / 1048576.0, r.bytes_per_token / 1048576.0, r.gbs, r.bw, 100.0 * r.frac_bw,
-        r.rss_mib);
+        r.plan_bytes / 1048576.0, r.rss_mib);
 }
 
 }  // namespace

@@ -62,13 +62,20 @@ void Scheduler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-uint64_t Scheduler::reservation(size_t prompt_tokens, int max_tokens) const {
-  return row_bytes_ * static_cast<uint64_t>(round_pages(static_cast<int64_t>(prompt_tokens) +
-                                                        std::max(max_tokens, 0)));
+uint64_t Scheduler::reservation(size_t prompt_tokens, int max_tokens,
+                                const api::Recipe& recipe) const {
+  // The recipe's memory plan for a context of the prompt + max_tokens: for full the dense cache;
+  // for a compressing recipe (prefilled layer-major) its compressed cache + the larger of one
+  // dense layer and the decode rows. The prefill scratch is not charged to slots: prefills run
+  // one at a time.
+  api::SessionOptions so;
+  so.n_ctx = static_cast<int64_t>(prompt_tokens) + std::max(max_tokens, 0);
+  return api::plan_kv(model_, so, recipe, static_cast<int64_t>(prompt_tokens)).cache_peak();
 }
 
 Scheduler::Submit Scheduler::submit(const std::shared_ptr<Job>& job) {
-  if (opts_.kv_budget > 0 && reservation(job->prompt.size(), job->gen.max_tokens) > opts_.kv_budget)
+  if (opts_.kv_budget > 0 &&
+      reservation(job->prompt.size(), job->gen.max_tokens, job->recipe) > opts_.kv_budget)
     return Submit::kOverBudget;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -103,7 +110,7 @@ bool Scheduler::admit_one(std::unique_lock<std::mutex>& lk) {
     lk.lock();
     return true;
   }
-  const uint64_t need = reservation(job->prompt.size(), job->gen.max_tokens);
+  const uint64_t need = reservation(job->prompt.size(), job->gen.max_tokens, job->recipe);
   if (opts_.kv_budget > 0 && stats_.kv_bytes_reserved + need > opts_.kv_budget && !slots_.empty())
     return false;
   queue_.pop_front();

@@ -2,11 +2,13 @@
 // batching — every step samples one token for each active slot, then feeds all of them in one
 // forward pass (api::append_batch: weights read once per step, results batch-invariant).
 //
-// Memory: `kv_budget` bounds the KV bytes the slots may hold together. A request reserves the
-// dense cache of its prompt (the prefill builds it whole before any press runs) plus max_tokens of
-// decode rows; after its press the reservation shrinks to the compressed cache plus the decode
-// rows. A request whose reservation exceeds the whole budget is refused (503); one that exceeds
-// what is free waits in the queue until slots finish.
+// Memory: `kv_budget` bounds the KV bytes the slots may hold together. A request reserves its
+// recipe's memory plan (api::plan_kv): for full the dense cache of prompt + max_tokens;
+// for a compressing recipe, prefilled layer-major, its compressed cache + the larger of one dense
+// layer and max_tokens of decode rows (the one prefill's scratch is not charged). After the
+// prefill the reservation shrinks to the compressed cache actually held plus the decode rows. A
+// request whose reservation exceeds the whole budget is refused (503); one that exceeds what is
+// free waits in the queue until slots finish.
 #pragma once
 
 #include <atomic>
@@ -71,7 +73,7 @@ class Scheduler {
   ~Scheduler();  // stops: queued jobs finish with a 503 error, active ones are cancelled
 
   // Bytes a request reserves at admission (see the header comment).
-  uint64_t reservation(size_t prompt_tokens, int max_tokens) const;
+  uint64_t reservation(size_t prompt_tokens, int max_tokens, const api::Recipe& recipe) const;
   Submit submit(const std::shared_ptr<Job>& job);
   int64_t n_ctx() const { return n_ctx_; }
   uint64_t kv_budget() const { return opts_.kv_budget; }

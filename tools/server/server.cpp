@@ -138,11 +138,14 @@ void HttpServer::generate(Endpoint ep, const httplib::Request& req, httplib::Res
     case Scheduler::Submit::kOverBudget:
       throw ApiError(503,
                      "this request needs " +
-                         api::format_bytes(sched_.reservation(p.prompt.size(), p.gen.max_tokens)) +
-                         " of KV cache (its prompt is prefilled dense before the press runs, "
-                         "plus max_tokens of decode rows), over the server's --kv-mem-limit of " +
+                         api::format_bytes(
+                             sched_.reservation(p.prompt.size(), p.gen.max_tokens, job->recipe)) +
+                         " of KV memory under '" + p.recipe_spec +
+                         "' (the compressed cache + one dense layer during the prefill, or the "
+                         "dense cache for full, plus max_tokens of decode rows), over the "
+                         "server's --kv-mem-limit of " +
                          api::format_bytes(sched_.kv_budget()) +
-                         ": send a shorter prompt or fewer max_tokens",
+                         ": send a shorter prompt, fewer max_tokens or a compressing kv_press",
                      "server_error", "kv_budget_exceeded");
   }
   metrics_.request_started();
