@@ -40,7 +40,15 @@ def dense_layer_bytes(row, layer_token_bytes):
     return (row["depth"] + 63) // 64 * 64 * layer_token_bytes
 
 
-def report(rows, out_dir, layer_token_bytes):
+def budget_refusal(binary, model, depth, limit):
+    """What `--kv-mem-limit` says to `full` at `depth` (checked before anything runs)."""
+    cmd = [binary, "bench", "-m", model, "-d", str(depth), "-p", "16", "-n", "16", "--press",
+           "full", "--kv-mem-limit", limit]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    return " ".join(cmd[1:]).replace(model, "MODEL"), r.stderr.strip()
+
+
+def report(rows, out_dir, layer_token_bytes, refusal=None):
     rows = sorted(rows, key=lambda r: (r["depth"], RECIPES.index(r["recipe"])
                                        if r["recipe"] in RECIPES else 99))
     w = rows[0]["weight_bytes"] if rows else 0
@@ -79,6 +87,18 @@ def report(rows, out_dir, layer_token_bytes):
         "2 × (its KV + one dense layer) + 256 MiB.",
         "",
         "![peak RSS and TTFT against context](long-context.png)",
+    ]
+    if refusal:
+        lines += [
+            "",
+            "**A context that does not fit dense runs compressed.** With a 1 GiB budget, `full` at "
+            "32k is refused before anything runs, and the refusal names a recipe that fits; the "
+            "`plan` column gives what each recipe needs at each context:",
+            "",
+            f"    sparkv {refusal[0]}",
+            f"    {refusal[1]}",
+        ]
+    lines += [
         "",
         "Reproduce: see the docstring of `bench/long_context.py`.",
     ]
@@ -141,7 +161,10 @@ def main():
                 print(f"[long-context] {depth} {recipe}: TTFT {row['ttft_s']:.1f} s, peak RSS "
                       f"{row['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
     if rows:
-        report(rows, a.out, a.layer_token_bytes)
+        refusal = None
+        if os.path.exists(a.model) and os.path.exists(a.binary):
+            refusal = budget_refusal(a.binary, a.model, max(r["depth"] for r in rows), "1GiB")
+        report(rows, a.out, a.layer_token_bytes, refusal)
 
 
 if __name__ == "__main__":
