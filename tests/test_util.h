@@ -20,6 +20,17 @@
 
 namespace sparkv::test {
 
+// gtest parameter names for golden model names ("llama3-f32" -> "llama3_f32").
+struct GoldenName {
+  template <typename Info>
+  std::string operator()(const Info& info) const {
+    std::string n = info.param;
+    for (char& c : n)
+      if (c == '-') c = '_';
+    return n;
+  }
+};
+
 // Path of the golden model `name` (tests/golden/forward_manifest.json) as the build made it.
 inline std::string golden_model_path(const std::string& name) {
   std::ifstream in(std::string(SPARKV_SOURCE_DIR) + "/tests/golden/forward_manifest.json");

@@ -51,8 +51,7 @@ uint64_t plan_kv_memory(const Model& model, const SessionOptions& opts, const Re
   const int64_t n_ctx = opts.n_ctx > 0 ? opts.n_ctx : c.n_ctx_train;
   const KvTypes types{kv_dtype_from_name(opts.cache_type_k), kv_dtype_from_name(opts.cache_type_v)};
   const int chunk = sparkv::SessionOptions{}.prefill_chunk;
-  check_memory(c, types, recipe.impl(), n_prompt, n_ctx, chunk, opts.kv_mem_limit);
-  return plan_memory(c, types, recipe.impl(), n_prompt, n_ctx, chunk).peak();
+  return check_memory(c, types, recipe.impl(), n_prompt, n_ctx, chunk, opts.kv_mem_limit).peak();
 }
 
 KvPlan plan_kv(const Model& model, const SessionOptions& opts, const Recipe& recipe,

@@ -212,12 +212,7 @@ void Forward::run_decode_batch(const int32_t* ids, int B, const int64_t* pos,
   const int E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;
   const size_t qd = static_cast<size_t>(c.q_dim()), kvd = static_cast<size_t>(c.kv_dim());
 
-  for (int b = 0; b < B; ++b) {
-    SPARKV_CHECK(ids[b] >= 0 && ids[b] < c.n_vocab, "token id {} out of range [0, {})", ids[b],
-                 c.n_vocab);
-    dequantize_row(W.tok_embd.type, W.tok_embd.row(ids[b]), s.x.data() + static_cast<size_t>(b) * E,
-                   E);
-  }
+  embed(ids, B, s.x.data());
   // Everything but the projections and attention is per token, exactly as run() does it for one.
   for (int li = 0; li < c.n_layer; ++li) {
     const LayerWeights& L = W.layers[li];

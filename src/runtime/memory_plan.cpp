@@ -68,11 +68,10 @@ std::string parts(const ModelConfig& c, KvTypes types, const MemoryPlan& p, int6
 
 }  // namespace
 
-void check_memory(const ModelConfig& cfg, KvTypes types, const PressPipeline& pipeline,
-                  int64_t n_prompt, int64_t n_ctx, int chunk, uint64_t limit) {
-  if (limit == 0) return;
+MemoryPlan check_memory(const ModelConfig& cfg, KvTypes types, const PressPipeline& pipeline,
+                        int64_t n_prompt, int64_t n_ctx, int chunk, uint64_t limit) {
   const MemoryPlan p = plan_memory(cfg, types, pipeline, n_prompt, n_ctx, chunk);
-  if (p.peak() <= limit) return;
+  if (limit == 0 || p.peak() <= limit) return p;
   std::string advice = "lower --ctx-size or use smaller cache types";
   for (const char* r :
        {"spark:ratio=0.8", "snapkv:budget=8192+spark:ratio=0.8",

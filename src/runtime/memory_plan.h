@@ -38,10 +38,10 @@ uint64_t prefill_scratch_bytes(const ModelConfig& cfg, int64_t n_prompt, int chu
 MemoryPlan plan_memory(const ModelConfig& cfg, KvTypes types, const PressPipeline& pipeline,
                        int64_t n_prompt, int64_t n_ctx, int chunk);
 
-// Throws when plan_memory(...).peak() exceeds `limit` (0 = no limit), naming the parts and the
-// least compressing recipe of a fixed ladder (spark:ratio=0.8, then snapkv budgets 8192 ... 512
-// + spark:ratio=0.8) that would fit.
-void check_memory(const ModelConfig& cfg, KvTypes types, const PressPipeline& pipeline,
-                  int64_t n_prompt, int64_t n_ctx, int chunk, uint64_t limit);
+// plan_memory(...), checked: throws when its peak() exceeds `limit` (0 = no limit), naming the
+// parts and the least compressing recipe of a fixed ladder (spark:ratio=0.8, then snapkv budgets
+// 8192 ... 512 + spark:ratio=0.8) that would fit.
+MemoryPlan check_memory(const ModelConfig& cfg, KvTypes types, const PressPipeline& pipeline,
+                        int64_t n_prompt, int64_t n_ctx, int chunk, uint64_t limit);
 
 }  // namespace sparkv

@@ -138,12 +138,7 @@ TEST_P(LayerMajor, HoldsTheCompressedLayersAndOneDenseLayer) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, LayerMajor,
                          ::testing::Values("llama3-f32", "qwen2-f32", "qwen3-q8_0", "mistral-f32"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (c == '-') c = '_';
-                           return n;
-                         });
+                         test::GoldenName());
 
 }  // namespace
 }  // namespace sparkv

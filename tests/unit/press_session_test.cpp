@@ -171,12 +171,7 @@ TEST_P(PressSession, NoOpPressesReproduceTheFullCache) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, PressSession,
                          ::testing::Values("llama3-f32", "qwen2-f32", "qwen3-f32"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (c == '-') c = '_';
-                           return n;
-                         });
+                         test::GoldenName());
 
 }  // namespace
 }  // namespace sparkv
