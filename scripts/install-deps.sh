@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev libopenblas0-pthread   # prefill GEMM (pthread flavour: Debian's torch needs it too)
   libpcre2-dev libutf8proc-dev           # tokenizer split regexes (UTF + UCP) and NFC
   nlohmann-json3-dev libcli11-dev libfmt-dev
+  zlib1g-dev                             # CRC-32 of prompt-cache files
   libcpp-httplib-dev nginx-light         # sparkv serve; its two-replica test behind nginx
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy                  # golden-fixture generators (tests/golden)

@@ -7,6 +7,8 @@
 //                             both at once, layer by layer: only one layer's dense cache ever
 //                             exists, so the memory a prompt needs follows the compressed cache
 //   generate(options)         samples tokens until a stop token, a stop string or the limit
+//   save_cache / load_cache   the whole state as a prompt-cache file (runtime/cache_file.h): a
+//                             prompt prefilled and compressed once, restored by later runs
 //
 // A Session is used from one thread at a time; any number of Sessions may share one Model.
 #pragma once
@@ -162,6 +164,24 @@ class Session {
   KvReport kv() const;
   Timings timings() const;
   const Model& model() const;
+  // The recipe the cache was compressed with (its canonical spec; "full" before any compress).
+  const std::string& recipe() const;
+
+  // The session's state as a prompt-cache file's bytes: the caches in their storage form,
+  // position, history and last logits, behind a header naming the model and recipe and a
+  // CRC-32. Throws for a SparK cache with decode_block= (its planner is not saved).
+  std::vector<uint8_t> save_cache() const;
+  // The same, written to FILE.tmp and renamed into place.
+  void save_cache_file(const std::string& path) const;
+  // A session restored from save_cache()'s bytes, continuing exactly where the saved one stood
+  // (generate() or append() next). Throws a one-line error naming `what` for a file that is
+  // not a prompt cache, another version, corrupt or truncated (checksum), made with another
+  // model, with other cache types (opts), or longer than opts' context.
+  static Session load_cache(const Model& model, const std::vector<uint8_t>& bytes,
+                            const SessionOptions& opts = {},
+                            const std::string& what = "prompt cache");
+  static Session load_cache_file(const Model& model, const std::string& path,
+                                 const SessionOptions& opts = {});
 
  private:
   friend void append_batch(const std::vector<Session*>& sessions, const std::vector<int32_t>& ids);

@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "press/press.h"
 #include "quant/kv_types.h"
+#include "runtime/cache_file.h"
 #include "runtime/generate.h"
 #include "runtime/memory_plan.h"
 #include "runtime/prefill.h"
@@ -43,6 +44,7 @@ struct Session::State {
   bool compressed = false;
   Timings timings;
   size_t kv_before = 0, kv_after = 0;
+  std::string recipe = "full";
 };
 
 uint64_t plan_kv_memory(const Model& model, const SessionOptions& opts, const Recipe& recipe,
@@ -67,7 +69,7 @@ KvPlan plan_kv(const Model& model, const SessionOptions& opts, const Recipe& rec
 Session::Session(std::unique_ptr<State> s) : s_(std::move(s)) {}
 
 Session::Session(const Model& model, const SessionOptions& opts)
-    : s_(std::make_unique<State>(State{model, opts, nullptr, nullptr, false, {}, 0, 0})) {
+    : s_(std::make_unique<State>(State{model, opts, nullptr, nullptr, false, {}, 0, 0, "full"})) {
   sparkv::SessionOptions so;
   so.n_ctx = opts.n_ctx;
   so.kv_types.k = kv_dtype_from_name(opts.cache_type_k);
@@ -81,7 +83,8 @@ Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
 void Session::prefill(const std::vector<int32_t>& ids, const std::vector<Recipe>& recipes) {
-  SPARKV_CHECK(!s_->prefill, "prefill: this session was already prefilled (use append)");
+  SPARKV_CHECK(!s_->prefill && s_->s->n_past() == 0,
+               "prefill: this session was already prefilled (use append)");
   PressNeeds needs;
   for (const Recipe& r : recipes) needs.merge(r.impl().needs());
   s_->prefill = std::make_unique<Prefill>(*s_->s, ids, needs);
@@ -91,8 +94,10 @@ void Session::prefill(const std::vector<int32_t>& ids, const std::vector<Recipe>
 
 void Session::prefill_and_compress(const std::vector<int32_t>& ids, const Recipe& recipe,
                                    uint64_t seed) {
-  SPARKV_CHECK(!s_->prefill, "prefill: this session was already prefilled (use append)");
+  SPARKV_CHECK(!s_->prefill && s_->s->n_past() == 0,
+               "prefill: this session was already prefilled (use append)");
   s_->prefill = std::make_unique<Prefill>(*s_->s, ids, recipe.impl(), seed);
+  s_->recipe = recipe.spec();
   s_->timings.prompt_tokens = s_->prefill->n_prompt();
   s_->timings.prefill_seconds = s_->prefill->seconds();
   if (!s_->prefill->compressed_as_it_went()) return;  // the full recipe
@@ -109,6 +114,7 @@ void Session::compress(const Recipe& recipe, uint64_t seed) {
   const auto t0 = std::chrono::steady_clock::now();
   s_->kv_before = s_->s->kv_bytes();
   s_->prefill->apply(recipe.impl(), seed);
+  s_->recipe = recipe.spec();
   s_->timings.compress_seconds = seconds_since(t0);
   // Right after compression, before decode tails allocate pages: the figure `sparkv eval`
   // reports as KV bytes per prompt token.
@@ -119,9 +125,11 @@ void Session::compress(const Recipe& recipe, uint64_t seed) {
 Session Session::fork(const Recipe& recipe, uint64_t seed) const {
   SPARKV_CHECK(s_->prefill != nullptr, "fork: prefill the session first");
   SPARKV_CHECK(!s_->compressed, "fork: the session is already compressed (fork before compress)");
-  auto st = std::make_unique<State>(State{s_->model, s_->opts, nullptr, nullptr, false, {}, 0, 0});
+  auto st = std::make_unique<State>(
+      State{s_->model, s_->opts, nullptr, nullptr, false, {}, 0, 0, "full"});
   const auto t0 = std::chrono::steady_clock::now();
   st->s = s_->prefill->fork(recipe.impl(), seed);
+  st->recipe = recipe.spec();
   st->timings = s_->timings;
   if (!recipe.is_full()) {
     st->timings.compress_seconds = seconds_since(t0);
@@ -172,6 +180,37 @@ Timings Session::timings() const {
 }
 const Model& Session::model() const {
   return s_->model;
+}
+const std::string& Session::recipe() const {
+  return s_->recipe;
+}
+
+std::vector<uint8_t> Session::save_cache() const {
+  SPARKV_CHECK(s_->s->n_past() > 0, "save_cache: the session holds no tokens");
+  return save_cache_image(*s_->s, model_fingerprint(s_->model.impl()), s_->recipe, s_->kv_before,
+                          s_->kv_after);
+}
+
+void Session::save_cache_file(const std::string& path) const {
+  write_file_atomic(path, save_cache());
+}
+
+Session Session::load_cache(const Model& model, const std::vector<uint8_t>& bytes,
+                            const SessionOptions& opts, const std::string& what) {
+  CacheImage im = load_cache_image(bytes.data(), bytes.size(), what);
+  Session s(model, opts);
+  s.s_->recipe = im.recipe;
+  s.s_->kv_before = im.kv_before;
+  s.s_->kv_after = im.kv_after;
+  s.s_->compressed = im.kv_after > 0;
+  s.s_->timings.prompt_tokens = im.n_past;
+  restore_cache_image(std::move(im), model_fingerprint(model.impl()), *s.s_->s, what);
+  return s;
+}
+
+Session Session::load_cache_file(const Model& model, const std::string& path,
+                                 const SessionOptions& opts) {
+  return load_cache(model, read_file_bytes(path), opts, "prompt cache " + path);
 }
 
 KvReport Session::kv() const {

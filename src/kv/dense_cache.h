@@ -14,6 +14,8 @@
 
 namespace sparkv {
 
+struct CacheIo;  // kv/cache_io.cpp: the saved form of each storage
+
 class DenseLayerCache : public LayerCache {
  public:
   static constexpr int kPageTokens = 64;
@@ -73,6 +75,7 @@ class DenseLayerCache : public LayerCache {
   KvDtype dtype() const { return k_type_; }
 
  private:
+  friend struct CacheIo;
   // Token t of head h is row t % kPageTokens of page t / kPageTokens. Pages live in chunks: a
   // chunk of a head holds the K rows of its pages followed by their V rows, so consecutive pages
   // of one chunk have contiguous K rows and contiguous V rows, and attend_range hands a whole run

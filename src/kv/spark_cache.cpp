@@ -89,6 +89,18 @@ SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group,
       spark_key_quant_name(storage.kq));
 }
 
+SparkLayerCache::SparkLayerCache(int n_kv, int head_dim, int group, const SparkLayout& layout,
+                                 const SparkStorage& storage)
+    : n_kv_(n_kv),
+      D_(head_dim),
+      group_(group),
+      layout_(layout),
+      storage_(storage),
+      heads_(n_kv),
+      tail_(n_kv, head_dim, group, storage.tail) {
+  kv_check_head_dim(storage.v_type, head_dim, "spark values");
+}
+
 void SparkLayerCache::build(const DenseLayerCache& src,
                             const std::vector<std::vector<int32_t>>& kept, int64_t n_recent) {
   SPARKV_CHECK(tail_.n_tokens(0) == 0 && heads_[0].n == 0, "spark: cache already built");

@@ -81,6 +81,8 @@ struct SparkHeadStore {
   int v_fixed = 0;
 };
 
+struct CacheIo;
+
 class SparkLayerCache : public LayerCache {
  public:
   SparkLayerCache(int n_kv, int head_dim, int group, std::shared_ptr<const SparkPlanner> planner,
@@ -110,6 +112,11 @@ class SparkLayerCache : public LayerCache {
   double mean_kept() const;
 
  private:
+  friend struct CacheIo;
+  // A loaded cache (kv/cache_io.cpp): the layout as saved, no planner.
+  SparkLayerCache(int n_kv, int head_dim, int group, const SparkLayout& layout,
+                  const SparkStorage& storage);
+
   int n_kv_, D_, group_;
   // Kept only while decode blocks may still be compressed (it holds the window's statistics).
   std::shared_ptr<const SparkPlanner> planner_;

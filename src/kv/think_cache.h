@@ -19,6 +19,8 @@
 
 namespace sparkv {
 
+struct CacheIo;
+
 class ThinkLayerCache : public LayerCache {
  public:
   // Tail pages (recent and decode tokens) as small as the dense cache's: a 256-token page cost
@@ -52,6 +54,7 @@ class ThinkLayerCache : public LayerCache {
   void read(int h, int64_t t, float* k_out, float* v_out) const;
 
  private:
+  friend struct CacheIo;
   size_t esize() const { return dtype_ == KvDtype::kF16 ? 2 : 4; }
   uint8_t* tail_k(int h, int64_t t) const;
   uint8_t* tail_v(int h, int64_t t) const;

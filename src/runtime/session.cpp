@@ -136,6 +136,20 @@ std::unique_ptr<Session> Session::fork_with_caches(
   return s;
 }
 
+void Session::restore(std::vector<std::unique_ptr<LayerCache>> caches, int64_t n_past,
+                      std::vector<int32_t> history, std::vector<float> logits) {
+  SPARKV_CHECK(n_past_ == 0, "restore: the session already holds {} tokens", n_past_);
+  SPARKV_CHECK(caches.size() == caches_.size(), "restore: {} caches for {} layers", caches.size(),
+               caches_.size());
+  SPARKV_CHECK(logits.size() == logits_.size(), "restore: {} logits for {} tokens", logits.size(),
+               logits_.size());
+  SPARKV_CHECK(n_past <= n_ctx_, "restore: {} tokens exceed the context size {}", n_past, n_ctx_);
+  caches_ = std::move(caches);
+  n_past_ = n_past;
+  history_ = std::move(history);
+  logits_ = std::move(logits);
+}
+
 size_t Session::kv_bytes() const {
   size_t total = 0;
   for (const auto& c : caches_) total += c->bytes();

@@ -69,6 +69,10 @@ class Session {
   // last logits) with the given caches — e.g. compress_caches() of this session's prefill. This is
   // how one prefill serves many recipes.
   std::unique_ptr<Session> fork_with_caches(std::vector<std::unique_ptr<LayerCache>> caches) const;
+  // Replaces this fresh session's state with a saved one (runtime/cache_file.h checks the
+  // shapes first): caches per layer, the position, the token history and the last logits.
+  void restore(std::vector<std::unique_ptr<LayerCache>> caches, int64_t n_past,
+               std::vector<int32_t> history, std::vector<float> logits);
   // Bytes the same tokens would take in a dense f16 cache (the baseline for savings).
   size_t kv_bytes_dense_f16() const;
 
