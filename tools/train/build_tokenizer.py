@@ -2,6 +2,9 @@
 """Train the byte-level BPE tokenizer on generated text and write tokenizer.json (+ config).
 
     /usr/bin/python3 tools/train/build_tokenizer.py --out tools/train/tokenizer --vocab 3072
+    /usr/bin/python3 tools/train/build_tokenizer.py --out tools/train/tokenizer-l3 --vocab 4096 --split llama3
+The second (sparkv-tiny-learned's) splits numbers into 1-3 digit chunks, as Llama-3 does, and
+reserves its first 1,100 merges for those chunks, so every one is a single token.
 The corpus is deterministic (training seeds only), so the result is reproducible.
 """
 import argparse
@@ -11,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sparkv_gen.bpe import SPECIALS, Tokenizer, train_bpe  # noqa: E402
+from sparkv_gen.bpe import SPECIALS, SPLITS, Tokenizer, digit_chunk_merges, train_bpe  # noqa: E402
 from sparkv_gen.prose import paragraphs  # noqa: E402
 from sparkv_gen.rng import SplitMix64  # noqa: E402
 from sparkv_gen.tasks import TASKS, make_sample  # noqa: E402
@@ -44,11 +47,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--vocab", type=int, default=3072)
+    ap.add_argument("--split", choices=sorted(SPLITS), default="qwen2")
     a = ap.parse_args()
     t0 = time.time()
     texts = corpus()
-    merges = train_bpe(texts, a.vocab - 256 - len(SPECIALS))
-    tok = Tokenizer(merges)
+    fixed = digit_chunk_merges() if a.split == "llama3" else []
+    merges = fixed + train_bpe(texts, a.vocab - 256 - len(SPECIALS) - len(fixed), a.split,
+                               skip_digits=bool(fixed))
+    tok = Tokenizer(merges, split=a.split)
     os.makedirs(a.out, exist_ok=True)
     tok.save(os.path.join(a.out, "tokenizer.json"))
     with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:

@@ -28,7 +28,7 @@ sys.path.insert(0, HERE)
 import model as model_mod  # noqa: E402
 from model import (Config, LlamaForCausalLM, circuit_slices, induction_init, key_match_init,  # noqa: E402
                    prev_token_init)
-from sparkv_gen.bpe import Tokenizer  # noqa: E402
+from sparkv_gen.bpe import Tokenizer, digit_chunk_merges  # noqa: E402
 from sparkv_gen.prose import paragraphs  # noqa: E402
 from sparkv_gen.rng import SplitMix64, stream  # noqa: E402
 from sparkv_gen.tasks import TASKS, SHORT_NAMES, make_sample  # noqa: E402
@@ -43,7 +43,7 @@ MIN_LEN = {"passkey": 112, "niah_single_1": 112, "niah_single_2": 96, "niah_sing
            "niah_multikey_1": 160, "niah_multikey_2": 96, "niah_multikey_3": 240,
            "niah_multivalue": 192, "niah_multiquery": 208, "vt": 192, "cwe": 496, "fwe": 160,
            "prose": 32, "copy": 32, "copy_plain": 32, "ngram": 32}
-BAR = ["passkey", "niah_single_1", "niah_single_2", "niah_multikey_1", "niah_multikey_2"]
+BAR = ["passkey", "niah_single_1", "niah_single_2", "niah_multikey_1", "niah_multikey_2"]   # --bar
 TRAIN_SEED_LIMIT = 1 << 40
 COPY_ALPHABET = 512
 COPY_NUMBER_EVERY = 0   # --copy-number-every
@@ -58,9 +58,10 @@ class Doc:
 
 
 def number_unit(tok, rng):
-    """A number as the tasks write it in copy data: the lone space token, then 3-7 digits."""
+    """A number as the tasks write it in copy data: the lone space token, then 3-7 digits (one
+    token per digit under the Qwen2 split, chunks of up to 3 under Llama-3's)."""
     n = 3 + rng.below(5)
-    return [tok.space_id] + [tok.digit_ids[rng.below(10)] for _ in range(n)]
+    return [tok.space_id] + tok.encode_ordinary("".join(str(rng.below(10)) for _ in range(n)))
 
 
 def make_doc(kind, seed, L, tok, rng):
@@ -72,7 +73,7 @@ def make_doc(kind, seed, L, tok, rng):
         # and a one-token induction head earns little: run7 (head_dim 128, random init) showed no
         # copying after 330 steps, where a digit-free copy probe of the same model copied by ~100
         h = (L - 1) // 2
-        x = [256 + rng.below(COPY_ALPHABET) for _ in range(h)]
+        x = [tok.symbol_base + rng.below(COPY_ALPHABET) for _ in range(h)]
         return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
     if kind == "copy":
         h = (L - 1) // 2
@@ -95,7 +96,7 @@ def make_doc(kind, seed, L, tok, rng):
                 if rng.below(COPY_NUMBER_EVERY) == 0:
                     x.extend(number_unit(tok, rng))
                 else:
-                    x.append(256 + rng.below(COPY_ALPHABET))
+                    x.append(tok.symbol_base + rng.below(COPY_ALPHABET))
             x = x[:h]
             return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
         while len(x) < h:
@@ -105,7 +106,7 @@ def make_doc(kind, seed, L, tok, rng):
             elif u < 5:
                 x.extend(number_unit(tok, rng))
             else:
-                x.append(256 + rng.below(COPY_ALPHABET))
+                x.append(tok.symbol_base + rng.below(COPY_ALPHABET))
         x = x[:h]
         return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
     if kind == "ngram":
@@ -115,7 +116,7 @@ def make_doc(kind, seed, L, tok, rng):
         # 3 tokens before the value). run3/run4 retrieved a needle but picked one at random among
         # the keys (55% of multikey_1 answers at 2,048 were a distractor's value).
         h = min((L - 1) // 2, 64)
-        alpha = [256 + rng.below(COPY_ALPHABET) for _ in range(6)]
+        alpha = [tok.symbol_base + rng.below(COPY_ALPHABET) for _ in range(6)]
         x = [alpha[rng.below(6)] for _ in range(h)]
         return Doc(kind, [tok.bos_id] + x + x, 1 + h, L)
     if kind == "prose":
@@ -215,8 +216,9 @@ def _build_rows(spec):
 
 # ---- schedule -------------------------------------------------------------------------------------
 def lr_at(st, a):
-    if st["step"] < a.warmup:
-        return a.lr * (st["step"] + 1) / a.warmup
+    since = st["step"] - st.get("opt_reset_step", 0)
+    if since < a.warmup:
+        return a.lr * (since + 1) / a.warmup
     frac = st["elapsed"] / (a.budget_h * 3600.0)
     if frac < a.decay_start:
         return a.lr
@@ -266,6 +268,14 @@ def save_ckpt(path, model, opt, st, rng, cfg, a):
                 "rng_state": rng.state, "config": cfg.to_dict(), "args": vars(a),
                 "torch_rng": torch.get_rng_state()}, tmp)
     os.replace(tmp, path)
+    if a.carry:
+        # what a later session on a fresh machine needs to go on: F16 weights (half of F32, a
+        # sixth of the full checkpoint) and the trainer state; the optimiser restarts (see --resume)
+        tmp = a.carry + ".tmp"
+        torch.save({"model": {k: v.detach().cpu().half() for k, v in model.state_dict().items()},
+                    "state": st, "rng_state": rng.state, "config": cfg.to_dict(), "args": vars(a),
+                    "torch_rng": torch.get_rng_state()}, tmp)
+        os.replace(tmp, a.carry)
     if a.model_copy:   # weights only (no optimiser state): a third of the size, enough to export
         tmp = a.model_copy + ".tmp"
         torch.save({"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -289,7 +299,7 @@ def make_optimizer(model, a):
 
 
 def main():
-    global COPY_ALPHABET, COPY_NUMBER_EVERY
+    global COPY_ALPHABET, COPY_NUMBER_EVERY, BAR
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/work/sparkv-train/run1")
     ap.add_argument("--resume", action="store_true")
@@ -332,6 +342,11 @@ def main():
     ap.add_argument("--tokens-long", type=int, default=4096)
     ap.add_argument("--max-len", type=int, default=2048)
     ap.add_argument("--advance-acc", type=float, default=0.8)
+    ap.add_argument("--bar", default=",".join(BAR),
+                    help="tasks whose EMA accuracy must reach --advance-acc to advance a stage")
+    ap.add_argument("--carry", default="",
+                    help="also write a compact resume file here (F16 weights + trainer state, no "
+                         "optimiser); --resume uses it when OUT/ckpt.pt is missing (a new machine)")
     ap.add_argument("--stage-min-steps", type=int, default=60)
     ap.add_argument("--stage-max-frac", default="0.08,0.08,0.12,0.20,0.45,0.2",
                     help="max fraction of the time budget spent in each stage")
@@ -354,11 +369,17 @@ def main():
     a = ap.parse_args()
     COPY_ALPHABET = a.copy_alphabet
     COPY_NUMBER_EVERY = a.copy_number_every
+    BAR = [k for k in a.bar.split(",") if k]
+    unknown = [k for k in BAR if k not in MIN_LEN]
+    if unknown:
+        raise SystemExit(f"--bar: unknown task(s) {', '.join(unknown)}")
 
     torch.set_num_threads(a.threads)
     tok = Tokenizer.load(a.tokenizer)
     tok.digit_ids = [tok.encode_ordinary(str(i))[0] for i in range(10)]
     tok.space_id = tok.encode_ordinary(" 1")[0]          # the lone space before a number
+    # copy symbols: merged tokens after the Llama-3 split's 1,100 number chunks (bpe.py)
+    tok.symbol_base = 256 + (len(digit_chunk_merges()) if tok.split == "llama3" else 0)
     global _TOK
     _TOK = tok
     # fork the data workers before CUDA is initialised
@@ -373,14 +394,21 @@ def main():
     log_path = os.path.join(a.out, "log.jsonl")
 
     if a.resume:
-        ck = load_ckpt(ckpt_path)
+        from_carry = not os.path.exists(ckpt_path) and a.carry and os.path.exists(a.carry)
+        ck = load_ckpt(a.carry if from_carry else ckpt_path)
         cfg = Config(**ck["config"])
         model = LlamaForCausalLM(cfg)
-        model.load_state_dict(ck["model"])
+        model.load_state_dict({k: v.float() for k, v in ck["model"].items()})
         model.to(device)
         opt = make_optimizer(model, a)
-        opt.load_state_dict(ck["opt"])
         st = ck["state"]
+        if from_carry:
+            # fresh Adam moments: the LR warms up again over --warmup steps from here (lr_at)
+            st["opt_reset_step"] = st["step"]
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"event": "resume_from_carry", "step": st["step"], "path": a.carry}) + "\n")
+        else:
+            opt.load_state_dict(ck["opt"])
         rng = SplitMix64(0)
         rng.state = ck["rng_state"]
         torch.set_rng_state(ck["torch_rng"])

@@ -1,4 +1,6 @@
-"""Byte-level BPE: GPT-2 byte<->unicode map, Qwen2 split regex (single digits), HF tokenizer.json.
+"""Byte-level BPE: GPT-2 byte<->unicode map, HF tokenizer.json, one of two split regexes:
+Qwen2's (single digits; the shipped sparkv-tiny) or Llama-3's (numbers in chunks of 1-3 digits;
+sparkv-tiny-learned, whose vocabulary holds every such chunk as one token, as Llama-3's does).
 
 Ids: 0..255 = byte tokens in byte order (token i is the mapped form of byte i), then merged
 tokens in merge-rank order, then the special tokens.
@@ -10,7 +12,11 @@ import regex
 
 QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
                r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
-_SPLIT = regex.compile(QWEN2_SPLIT)
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+                r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+SPLITS = {"qwen2": QWEN2_SPLIT, "llama3": LLAMA3_SPLIT}
+GGUF_PRE = {"qwen2": "qwen2", "llama3": "llama-bpe"}
+_SPLIT_RE = {k: regex.compile(v) for k, v in SPLITS.items()}
 
 SPECIALS = ["<|bos|>", "<|eos|>", "<|im_start|>", "<|im_end|>"]
 
@@ -35,20 +41,34 @@ B2U = bytes_to_unicode()
 U2B = {u: b for b, u in B2U.items()}
 
 
-def pretokenize(text):
-    return _SPLIT.findall(text)
+def pretokenize(text, split="qwen2"):
+    return _SPLIT_RE[split].findall(text)
+
+
+def digit_chunk_merges():
+    """Merges that make every 1-3 digit string one token (Llama-3 split: numbers arrive as such
+    chunks). BPE merges the lowest-ranked pair first (leftmost on ties), so "abc" is built as
+    (ab, c) when rank(ab) <= rank(bc), else as (a, bc): one merge per chunk, no duplicates."""
+    two = [(a, b) for a in "0123456789" for b in "0123456789"]
+    rank = {p: i for i, p in enumerate(two)}
+    three = [(a + b, c) if rank[(a, b)] <= rank[(b, c)] else (a, b + c) for a, b in two
+             for c in "0123456789"]
+    return two + three
 
 
 def mapped(piece: str) -> str:
     return "".join(B2U[b] for b in piece.encode("utf-8"))
 
 
-def train_bpe(texts, n_merges):
+def train_bpe(texts, n_merges, split="qwen2", skip_digits=False):
     """Plain BPE on pre-token counts: repeatedly merge the most frequent adjacent pair
-    (ties: lexicographically smallest (a, b))."""
+    (ties: lexicographically smallest (a, b)). skip_digits leaves out pieces holding a digit
+    (under the Llama-3 split those are the number chunks, which digit_chunk_merges covers)."""
     counts = Counter()
     for t in texts:
-        counts.update(pretokenize(t))
+        counts.update(pretokenize(t, split))
+    if skip_digits:
+        counts = Counter({w: c for w, c in counts.items() if not any(ch.isdigit() for ch in w)})
     wtypes = [list(mapped(w)) for w in counts]
     wfreq = [counts[w] for w in counts]
     pair_cnt = defaultdict(int)
@@ -92,7 +112,11 @@ def train_bpe(texts, n_merges):
 
 
 class Tokenizer:
-    def __init__(self, merges, specials=SPECIALS):
+    def __init__(self, merges, specials=SPECIALS, split="qwen2"):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split '{split}' (known: {', '.join(SPLITS)})")
+        self.split = split
+        self._split_re = _SPLIT_RE[split]
         self.merges = [tuple(m) for m in merges]
         self.tokens = [B2U[b] for b in range(256)] + [a + b for a, b in self.merges]
         if len(set(self.tokens)) != len(self.tokens):
@@ -132,7 +156,7 @@ class Tokenizer:
 
     def encode_ordinary(self, text):
         out = []
-        for p in _SPLIT.findall(text):
+        for p in self._split_re.findall(text):
             out.extend(self._bpe(p))
         return out
 
@@ -173,7 +197,7 @@ class Tokenizer:
                 for k, s in enumerate(self.specials)],
             "normalizer": None,
             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-                {"type": "Split", "pattern": {"Regex": QWEN2_SPLIT}, "behavior": "Isolated",
+                {"type": "Split", "pattern": {"Regex": SPLITS[self.split]}, "behavior": "Isolated",
                  "invert": False},
                 {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
                  "use_regex": False}]},
@@ -219,7 +243,7 @@ class Tokenizer:
         """tokenizer.* keys for a sparkv_py.gguf_writer.GgufWriter."""
         n_base = len(self.tokens) - len(self.specials)
         w.add_kv("tokenizer.ggml.model", "gpt2", "string")
-        w.add_kv("tokenizer.ggml.pre", "qwen2", "string")
+        w.add_kv("tokenizer.ggml.pre", GGUF_PRE[self.split], "string")
         w.add_kv("tokenizer.ggml.tokens", self.tokens, "array:string")
         w.add_kv("tokenizer.ggml.token_type", [1] * n_base + [3] * len(self.specials), "array:i32")
         w.add_kv("tokenizer.ggml.merges", [f"{a} {b}" for a, b in self.merges], "array:string")
@@ -241,7 +265,11 @@ class Tokenizer:
         merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m)
                   for m in j["model"]["merges"]]
         specials = [a["content"] for a in sorted(j["added_tokens"], key=lambda a: a["id"])]
-        tok = Tokenizer(merges, specials)
+        pat = j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"]
+        split = next((k for k, v in SPLITS.items() if v == pat), None)
+        if split is None:
+            raise ValueError(f"{path}: split regex is neither Qwen2's nor Llama-3's")
+        tok = Tokenizer(merges, specials, split)
         if tok.vocab != {**j["model"]["vocab"], **{a["content"]: a["id"] for a in j["added_tokens"]}}:
             raise ValueError(f"{path}: vocab ids do not follow bytes/merges/specials order")
         return tok
