@@ -1,5 +1,6 @@
 // sparkv run: generate text from a prompt.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -29,8 +30,37 @@ struct RunArgs {
   bool json = false;
   std::string truncate = "error";
   std::string kv_mem_limit;
+  std::string prompt_cache;
   api::SamplingParams sp;
 };
+
+// --prompt-cache FILE, as llama.cpp's: a file whose tokens are the prompt (or begin it) under
+// the same recipe is loaded instead of prefilling; otherwise the prompt is prefilled and
+// compressed, and the file (re)written before generating. Returns what happened.
+std::string prefill_with_prompt_cache(const RunArgs& a, const api::Model& model,
+                                      const api::SessionOptions& so, const api::Recipe& recipe,
+                                      const std::vector<int32_t>& prompt, api::Session& session) {
+  if (std::FILE* f = std::fopen(a.prompt_cache.c_str(), "rb")) {
+    std::fclose(f);
+    // A corrupt, truncated or foreign file is an error, not a silent re-prefill.
+    api::Session cached = api::Session::load_cache_file(model, a.prompt_cache, so);
+    const auto& h = cached.history();
+    const bool prefix = h.size() <= prompt.size() && std::equal(h.begin(), h.end(), prompt.begin());
+    if (cached.recipe() == recipe.spec() && prefix) {
+      const bool whole = h.size() == prompt.size();
+      if (!whole) cached.append(std::vector<int32_t>(prompt.begin() + h.size(), prompt.end()));
+      session = std::move(cached);
+      return whole ? "hit" : "extended";
+    }
+    std::fprintf(stderr,
+                 "[sparkv] prompt cache %s holds another prompt or recipe (%s); prefilling and "
+                 "rewriting it\n",
+                 a.prompt_cache.c_str(), cached.recipe().c_str());
+  }
+  session.prefill_and_compress(prompt, recipe, a.sp.seed);
+  session.save_cache_file(a.prompt_cache);
+  return "written";
+}
 
 void run(const RunArgs& a) {
   api::set_threads(a.threads);
@@ -84,7 +114,14 @@ void run(const RunArgs& a) {
       return true;
     };
   }
-  session.prefill_and_compress(prompt, recipe, a.sp.seed);
+  std::string cache_use;
+  const auto t_first = std::chrono::steady_clock::now();
+  if (a.prompt_cache.empty())
+    session.prefill_and_compress(prompt, recipe, a.sp.seed);
+  else
+    cache_use = prefill_with_prompt_cache(a, model, so, recipe, prompt, session);
+  const double ready_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_first).count();
   const api::GenerateResult r = session.generate(go);
 
   const api::Timings t = session.timings();
@@ -115,6 +152,10 @@ void run(const RunArgs& a) {
     // a layer whose packed form would hold more bytes than its dense rows (short prompts) stays
     // dense, and this says so.
     j["kv_layers_by_storage"] = kv.layers_by_storage;
+    // Seconds from the start of the prefill (or of loading the prompt cache) until the first
+    // token could be sampled.
+    j["prompt_ready_seconds"] = ready_s;
+    if (!cache_use.empty()) j["prompt_cache"] = cache_use;  // hit | extended | written
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("\n");
@@ -173,6 +214,10 @@ void register_run(CLI::App& app) {
                 "dense cache for full, the compressed cache + one dense layer + the decode rows "
                 "for a compressing --press; the error names a recipe that fits (bytes, or 512MiB, "
                 "2GiB, ...)");
+  c->add_option("--prompt-cache", a->prompt_cache,
+                "Load the prefilled, compressed prompt from FILE when it holds this prompt (or its "
+                "beginning: the rest is appended uncompressed) under the same --press; otherwise "
+                "prefill and write FILE. A corrupt or foreign FILE is an error");
   c->add_flag("--json", a->json,
               "Print one JSON object (text, ids, speeds, KV bytes) instead of streaming");
   c->callback([a] { run(*a); });
