@@ -44,8 +44,15 @@ void register_serve(CLI::App& app) {
                 "Model id reported by /v1/models (default: file name)");
   c->add_option("-t,--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
   c->add_option("--cache-dir", o->cache_dir,
-                "Persist compressed prompt caches here (not yet implemented)");
-  c->callback([o, limit, body] {
+                "Also write every prompt-cache entry here as a file (`sparkv run --prompt-cache` "
+                "reads them); a request whose prompt has a file here is restored from it");
+  auto pc_mem = std::make_shared<std::string>("1GiB");
+  c->add_option("--prompt-cache-mem", *pc_mem,
+                "Bytes of compressed prompts kept for reuse (0 = off); they share --kv-mem-limit "
+                "with the slots and give way to requests first")
+      ->capture_default_str();
+  c->callback([o, limit, body, pc_mem] {
+    o->prompt_cache_bytes = api::parse_byte_size(*pc_mem, "--prompt-cache-mem");
     if (o->model.empty()) o->model = default_model_path();
     if (!limit->empty()) o->kv_mem_limit = api::parse_byte_size(*limit, "--kv-mem-limit");
     o->max_body_bytes = api::parse_byte_size(*body, "--max-body");

@@ -70,6 +70,15 @@ std::string Metrics::render(const SchedulerStats& s, int slots, uint64_t kv_budg
   metric("sparkv_kv_bytes_saved_total", "counter",
          "Dense f16 KV bytes minus the bytes held, summed over finished requests.",
          s.kv_bytes_saved_total);
+  metric("sparkv_prompt_cache_hits_total", "counter",
+         "Requests restored from the prompt cache instead of prefilled.", s.prompt_cache_hits);
+  metric("sparkv_prompt_cache_misses_total", "counter",
+         "Requests the prompt cache could not serve.", s.prompt_cache_misses);
+  metric("sparkv_prompt_cache_bytes", "gauge", "Bytes of compressed prompts held for reuse.",
+         s.prompt_cache_bytes);
+  metric("sparkv_prompt_cache_entries", "gauge", "Prompts held for reuse.", s.prompt_cache_entries);
+  metric("sparkv_cached_prompt_tokens_total", "counter",
+         "Prompt tokens restored from the prompt cache.", s.cached_prompt_tokens);
   return o;
 }
 

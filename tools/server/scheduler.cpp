@@ -1,6 +1,7 @@
 #include "scheduler.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 
 namespace sparkv::server {
@@ -39,7 +40,7 @@ struct Scheduler::Slot {
 };
 
 Scheduler::Scheduler(api::Model model, SchedulerOptions opts)
-    : model_(std::move(model)), opts_(opts) {
+    : model_(std::move(model)), opts_(opts), cache_(opts.prompt_cache_bytes, opts.cache_dir) {
   const api::ModelInfo info = model_.info(/*with_tensors=*/false);
   n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : info.n_ctx_train;
   row_bytes_ = static_cast<uint64_t>(info.n_layer) * info.n_head_kv * info.head_dim * 2 * 2;
@@ -94,8 +95,16 @@ Scheduler::Submit Scheduler::submit(const std::shared_ptr<Job>& job) {
 }
 
 SchedulerStats Scheduler::stats() const {
-  std::lock_guard<std::mutex> lk(mu_);
-  return stats_;
+  SchedulerStats s;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    s = stats_;
+  }
+  s.prompt_cache_hits = cache_.hits();
+  s.prompt_cache_misses = cache_.misses();
+  s.prompt_cache_bytes = cache_.bytes();
+  s.prompt_cache_entries = cache_.entries();
+  return s;
 }
 
 // Takes the queue's first request into a slot: prefill, press, and a Generation whose text goes
@@ -113,6 +122,12 @@ bool Scheduler::admit_one(std::unique_lock<std::mutex>& lk) {
   const uint64_t need = reservation(job->prompt.size(), job->gen.max_tokens, job->recipe);
   if (opts_.kv_budget > 0 && stats_.kv_bytes_reserved + need > opts_.kv_budget && !slots_.empty())
     return false;
+  // Cached prompts give way to requests: drop least recently used entries to make the room.
+  if (opts_.kv_budget > 0) {
+    const uint64_t left =
+        opts_.kv_budget - std::min(opts_.kv_budget, stats_.kv_bytes_reserved + need);
+    cache_.shrink_to(left);
+  }
   queue_.pop_front();
   stats_.queued = static_cast<int>(queue_.size());
   stats_.kv_bytes_reserved += need;
@@ -123,10 +138,7 @@ bool Scheduler::admit_one(std::unique_lock<std::mutex>& lk) {
   slot->reserved = need;
   job->queue_seconds = seconds_since(job->t_submit);
   try {
-    slot->session = std::make_unique<api::Session>(model_, api::SessionOptions{.n_ctx = n_ctx_});
-    slot->session->prefill_and_compress(job->prompt, job->recipe, job->gen.sampling.seed);
-    job->prefill_seconds =
-        slot->session->timings().prefill_seconds + slot->session->timings().compress_seconds;
+    start_session(*slot, *job);
     // The press shrank the cache: keep only what it holds plus the decode rows to come.
     slot->reserved = slot->session->kv().bytes +
                      row_bytes_ * static_cast<uint64_t>(round_pages(job->gen.max_tokens) + kPage);
@@ -163,6 +175,51 @@ bool Scheduler::admit_one(std::unique_lock<std::mutex>& lk) {
   return true;
 }
 
+void Scheduler::start_session(Slot& slot, Job& job) {
+  const api::SessionOptions so{.n_ctx = n_ctx_};
+  const std::string spec = job.recipe.spec();
+  const auto t0 = std::chrono::steady_clock::now();
+  if (auto hit = cache_.lookup(spec, job.prompt)) {
+    try {
+      auto s = std::make_unique<api::Session>(
+          api::Session::load_cache(model_, *hit->bytes, so, "prompt cache entry"));
+      // A disk file named for this prompt must hold it (a hash collision or a renamed file).
+      const auto& h = s->history();
+      if (h.size() != hit->n_tokens || !std::equal(h.begin(), h.end(), job.prompt.begin()))
+        throw Error("prompt cache entry: holds another prompt");
+      if (hit->n_tokens < job.prompt.size())
+        s->append(std::vector<int32_t>(job.prompt.begin() + static_cast<long>(hit->n_tokens),
+                                       job.prompt.end()));
+      slot.session = std::move(s);
+      job.cached_tokens = hit->n_tokens;
+      job.prefill_seconds = seconds_since(t0);
+      return;
+    } catch (const Error& e) {
+      // Never fatal and never served: the file is set aside and the prompt prefilled.
+      std::fprintf(stderr, "[sparkv] %s; prefilling instead\n", e.what());
+      if (hit->from_disk) cache_.forget_file(spec, job.prompt);
+    }
+  }
+  slot.session = std::make_unique<api::Session>(model_, so);
+  slot.session->prefill_and_compress(job.prompt, job.recipe, job.gen.sampling.seed);
+  job.prefill_seconds =
+      slot.session->timings().prefill_seconds + slot.session->timings().compress_seconds;
+  if (!cache_.enabled()) return;
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = slot.session->save_cache();
+  } catch (const Error&) {
+    return;  // a form that cannot be saved (SparK with decode_block=): not cached
+  }
+  if (opts_.kv_budget > 0) {
+    std::lock_guard<std::mutex> lk(mu_);
+    const uint64_t used = stats_.kv_bytes_reserved;
+    if (used + bytes.size() > opts_.kv_budget) return;
+    cache_.shrink_to(opts_.kv_budget - used - bytes.size());
+  }
+  cache_.store(spec, job.prompt, std::move(bytes));
+}
+
 void Scheduler::finish(Slot& s) {
   Job& j = *s.job;
   api::GenerateResult r;
@@ -184,6 +241,7 @@ void Scheduler::finish(Slot& s) {
       stats_.prompt_tokens += j.prompt.size();
       stats_.generated_tokens += r.ids.size();
       stats_.ttft_seconds_sum += j.ttft_seconds;
+      stats_.cached_prompt_tokens += j.cached_tokens;
       stats_.decode_seconds_sum += r.decode_seconds;
       if (kv.dense_f16_bytes > kv.bytes)
         stats_.kv_bytes_saved_total += kv.dense_f16_bytes - kv.bytes;

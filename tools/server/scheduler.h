@@ -8,7 +8,9 @@
 // layer and max_tokens of decode rows (the one prefill's scratch is not charged). After the
 // prefill the reservation shrinks to the compressed cache actually held plus the decode rows. A
 // request whose reservation exceeds the whole budget is refused (503); one that exceeds what is
-// free waits in the queue until slots finish.
+// free waits in the queue until slots finish. The prompt cache (prompt_cache.h) lives in the same
+// budget: its least recently used entries are dropped before a request has to wait, and an entry
+// is only kept when the slots' reservations leave it room.
 #pragma once
 
 #include <atomic>
@@ -23,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "prompt_cache.h"
 #include "sparkv/sparkv.h"
 
 namespace sparkv::server {
@@ -45,14 +48,17 @@ struct Job {
   api::GenerateResult result;
   api::KvReport kv;
   double queue_seconds = 0, prefill_seconds = 0, ttft_seconds = 0;
+  size_t cached_tokens = 0;  // prompt tokens restored from the prompt cache (0 = prefilled)
   std::chrono::steady_clock::time_point t_submit;
 };
 
 struct SchedulerOptions {
   int slots = 4;
-  int queue = 16;          // requests waiting for a slot before 429
-  uint64_t kv_budget = 0;  // bytes; 0 = no limit
-  int64_t n_ctx = 0;       // per slot; 0 = the model's trained context
+  int queue = 16;                   // requests waiting for a slot before 429
+  uint64_t kv_budget = 0;           // bytes; 0 = no limit
+  int64_t n_ctx = 0;                // per slot; 0 = the model's trained context
+  uint64_t prompt_cache_bytes = 0;  // the prompt cache's capacity (0 = off); shares kv_budget
+  std::string cache_dir;            // prompt-cache files ("" = memory only)
 };
 
 struct SchedulerStats {
@@ -63,6 +69,8 @@ struct SchedulerStats {
   uint64_t requests_done = 0, prompt_tokens = 0, generated_tokens = 0;
   uint64_t decode_steps = 0, batched_tokens = 0;  // batched_tokens / decode_steps = mean batch
   double ttft_seconds_sum = 0, decode_seconds_sum = 0;
+  uint64_t prompt_cache_hits = 0, prompt_cache_misses = 0, prompt_cache_bytes = 0;
+  uint64_t prompt_cache_entries = 0, cached_prompt_tokens = 0;
 };
 
 class Scheduler {
@@ -85,11 +93,15 @@ class Scheduler {
   void loop();
   bool admit_one(std::unique_lock<std::mutex>& lk);
   void finish(Slot& s);
+  // The slot's session for the job: restored from the prompt cache, else prefilled (and then
+  // kept in the cache when the budget leaves it room).
+  void start_session(Slot& slot, Job& job);
 
   api::Model model_;
   SchedulerOptions opts_;
   int64_t n_ctx_;
   uint64_t row_bytes_;  // dense f16 K+V bytes of one token over all layers and KV heads
+  PromptCache cache_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -56,8 +56,12 @@ class HttpServer {
   HttpServer(const ServeOptions& o, api::Model model)
       : o_(o),
         model_(std::move(model)),
-        sched_(model_,
-               {.slots = o.slots, .queue = o.queue, .kv_budget = o.kv_mem_limit, .n_ctx = o.ctx}) {
+        sched_(model_, {.slots = o.slots,
+                        .queue = o.queue,
+                        .kv_budget = o.kv_mem_limit,
+                        .n_ctx = o.ctx,
+                        .prompt_cache_bytes = o.prompt_cache_bytes,
+                        .cache_dir = o.cache_dir}) {
     lim_.n_ctx = sched_.n_ctx();
     lim_.max_tokens_limit = o.max_tokens_limit;
     lim_.default_press = api::Recipe::parse(o.press).spec();
@@ -93,6 +97,8 @@ class HttpServer {
 
 json HttpServer::usage(const Job& j, const std::string& spec) const {
   return {{"prompt_tokens", j.prompt.size()},
+          // OpenAI's field: prompt tokens restored from the prompt cache instead of prefilled.
+          {"prompt_tokens_details", {{"cached_tokens", j.cached_tokens}}},
           {"completion_tokens", j.result.ids.size()},
           {"total_tokens", j.prompt.size() + j.result.ids.size()},
           {"kv_press", spec},
@@ -340,8 +346,6 @@ int g_signal_pipe[2] = {-1, -1};
 }  // namespace
 
 int serve(const ServeOptions& o) {
-  if (!o.cache_dir.empty())
-    throw Error("--cache-dir: persisted prompt caches are not implemented yet");
   api::set_threads(o.threads);
   // SIGINT / SIGTERM write to a pipe that one thread reads and then stops the server (stop() is
   // not async-signal-safe). A handler, not sigwait(): OpenBLAS starts its threads when the

@@ -27,7 +27,9 @@ struct ServeOptions {
   int max_tokens_limit = 4096;  // most tokens one request may ask for
   int threads = 0;
   std::string model_name;  // the id /v1/models reports; default: the file name
-  std::string cache_dir;   // reserved: persisted prompt caches (not yet implemented: refused)
+  std::string cache_dir;   // prompt-cache files (tools/server/prompt_cache.h); "" = memory only
+  // The prompt cache's capacity in bytes, within kv_mem_limit when one is set; 0 = off.
+  uint64_t prompt_cache_bytes = uint64_t{1} << 30;
 };
 
 // Serves until SIGINT or SIGTERM; returns the process exit code.

@@ -1,0 +1,105 @@
+"""The server's prompt cache over real HTTP: a repeated long prompt is restored instead of
+prefilled (usage.prompt_tokens_details.cached_tokens) with the same answer; a prompt that extends a
+cached one reuses it; with --cache-dir the entries survive a restart, `sparkv run --prompt-cache`
+reads them, and a corrupt file there is set aside while the request is still answered."""
+import glob
+import json
+import os
+import subprocess
+
+from conftest import CLI, MODEL, Server
+
+DOC = "The pass key is {key}. Remember it. " + "The grass is green. The sky is blue. " * 60
+QUESTION = "What is the pass key? The pass key is"
+PRESS = "snapkv:budget=128+spark:ratio=0.8"
+
+
+def complete(server, prompt, press=PRESS, n=8):
+    st, body = server.post("/v1/completions", dict(prompt=prompt, max_tokens=n, temperature=0,
+                                                   kv_press=press))
+    assert st == 200, body
+    return body
+
+
+def metric(server, name):
+    st, text = server.request("GET", "/metrics")
+    assert st == 200
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_repeat_and_extension_hit_the_cache():
+    s = Server("--slots", "2", "--ctx-size", "2048", "--kv-mem-limit", "256MiB")
+    try:
+        prompt = DOC.format(key=31808) + QUESTION
+        first = complete(s, prompt)
+        second = complete(s, prompt)
+        assert first["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+        assert second["usage"]["prompt_tokens_details"]["cached_tokens"] == first["usage"]["prompt_tokens"]
+        assert second["choices"][0]["text"] == first["choices"][0]["text"]
+        # Another recipe never shares an entry.
+        other = complete(s, prompt, press="full")
+        assert other["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+        # A longer prompt beginning with a cached one restores it and appends the rest.
+        longer = complete(s, prompt + " 3", n=4)
+        assert longer["usage"]["prompt_tokens_details"]["cached_tokens"] == first["usage"]["prompt_tokens"]
+        assert metric(s, "sparkv_prompt_cache_hits_total") == 2
+        assert metric(s, "sparkv_prompt_cache_bytes") > 0
+    finally:
+        assert s.stop() == 0
+
+
+def test_prompt_cache_off():
+    s = Server("--prompt-cache-mem", "0")
+    try:
+        prompt = DOC.format(key=4242) + QUESTION
+        complete(s, prompt)
+        assert complete(s, prompt)["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+        assert metric(s, "sparkv_prompt_cache_entries") == 0
+    finally:
+        assert s.stop() == 0
+
+
+def test_cache_dir_survives_restart_and_feeds_the_cli(tmp_path):
+    d = str(tmp_path / "pc")
+    prompt = DOC.format(key=52719) + QUESTION
+    s = Server("--cache-dir", d)
+    try:
+        first = complete(s, prompt)
+    finally:
+        assert s.stop() == 0
+    files = glob.glob(os.path.join(d, "*.sparkv"))
+    assert len(files) == 1
+    s = Server("--cache-dir", d)
+    try:
+        again = complete(s, prompt)
+        assert again["usage"]["prompt_tokens_details"]["cached_tokens"] == first["usage"]["prompt_tokens"]
+        assert again["choices"][0]["text"] == first["choices"][0]["text"]
+    finally:
+        assert s.stop() == 0
+    # The CLI reads the server's file: same prompt, same recipe -> a hit, the same answer.
+    out = subprocess.run([CLI, "run", "-m", MODEL, "-p", prompt, "-n", "8", "--press", PRESS,
+                          "--prompt-cache", files[0], "--json"],
+                         capture_output=True, text=True, check=True)
+    j = json.loads(out.stdout)
+    assert j["prompt_cache"] == "hit" and j["text"] == first["choices"][0]["text"]
+    # A corrupt file: set aside, the request answered by a fresh prefill, the server still up.
+    with open(files[0], "r+b") as f:
+        f.seek(200)
+        f.write(b"\xff\xfe\xfd")
+    s = Server("--cache-dir", d)
+    try:
+        fresh = complete(s, prompt)
+        assert fresh["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+        assert fresh["choices"][0]["text"] == first["choices"][0]["text"]
+        assert os.path.exists(files[0] + ".bad")
+        st, _ = s.request("GET", "/health")
+        assert st == 200
+    finally:
+        assert s.stop() == 0
+    # The CLI refuses the corrupt file with one line.
+    out = subprocess.run([CLI, "run", "-m", MODEL, "-p", prompt, "-n", "4", "--press", PRESS,
+                          "--prompt-cache", files[0] + ".bad"], capture_output=True, text=True)
+    assert out.returncode != 0 and "checksum mismatch" in out.stderr

@@ -1,0 +1,138 @@
+#include "prompt_cache.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace sparkv::server {
+
+namespace {
+
+bool begins(const std::vector<int32_t>& prompt, const std::vector<int32_t>& prefix) {
+  return prefix.size() <= prompt.size() && std::equal(prefix.begin(), prefix.end(), prompt.begin());
+}
+
+uint64_t fnv1a(uint64_t h, const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+PromptCache::PromptCache(uint64_t capacity, std::string dir)
+    : capacity_(capacity), dir_(std::move(dir)) {
+  if (!dir_.empty()) std::filesystem::create_directories(dir_);
+}
+
+std::string PromptCache::file_for(const std::string& recipe,
+                                  const std::vector<int32_t>& tokens) const {
+  uint64_t h = fnv1a(1469598103934665603ull, recipe.data(), recipe.size());
+  h = fnv1a(h, tokens.data(), tokens.size() * sizeof(int32_t));
+  return fmt::format("{}/{:016x}-{}.sparkv", dir_, h, tokens.size());
+}
+
+std::optional<PromptCache::Hit> PromptCache::lookup(const std::string& recipe,
+                                                    const std::vector<int32_t>& prompt) {
+  if (!enabled()) return std::nullopt;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto best = lru_.end();
+    for (auto it = lru_.begin(); it != lru_.end(); ++it)
+      if (it->recipe == recipe && begins(prompt, it->tokens) &&
+          (best == lru_.end() || it->tokens.size() > best->tokens.size()))
+        best = it;
+    if (best != lru_.end()) {
+      lru_.splice(lru_.begin(), lru_, best);
+      ++hits_;
+      return Hit{best->bytes, best->tokens.size(), false};
+    }
+  }
+  if (!dir_.empty()) {
+    const std::string path = file_for(recipe, prompt);
+    std::ifstream f(path, std::ios::binary);
+    if (f) {
+      auto bytes = std::make_shared<std::vector<uint8_t>>(std::istreambuf_iterator<char>(f),
+                                                          std::istreambuf_iterator<char>());
+      std::lock_guard<std::mutex> lk(mu_);
+      ++hits_;
+      return Hit{bytes, prompt.size(), true};
+    }
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  ++misses_;
+  return std::nullopt;
+}
+
+void PromptCache::store(const std::string& recipe, const std::vector<int32_t>& tokens,
+                        std::vector<uint8_t> bytes) {
+  if (!enabled() || bytes.size() > capacity_) return;
+  auto shared = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  if (!dir_.empty()) {
+    // Written beside, then renamed: a reader (another replica, `sparkv run`) never sees half.
+    const std::string path = file_for(recipe, tokens), tmp = path + ".tmp";
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(shared->data()),
+            static_cast<std::streamsize>(shared->size()));
+    f.close();
+    std::error_code ec;
+    if (f) std::filesystem::rename(tmp, path, ec);
+    if (!f || ec) {
+      std::fprintf(stderr, "[sparkv] prompt cache: cannot write %s\n", path.c_str());
+      std::filesystem::remove(tmp, ec);
+    }
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto it = lru_.begin(); it != lru_.end(); ++it)
+    if (it->recipe == recipe && it->tokens == tokens) {
+      bytes_ -= it->bytes->size();
+      lru_.erase(it);
+      break;
+    }
+  evict_to(capacity_ - shared->size());
+  bytes_ += shared->size();
+  lru_.push_front(Entry{recipe, tokens, std::move(shared)});
+}
+
+void PromptCache::forget_file(const std::string& recipe, const std::vector<int32_t>& tokens) {
+  if (dir_.empty()) return;
+  std::error_code ec;
+  const std::string path = file_for(recipe, tokens);
+  std::filesystem::rename(path, path + ".bad", ec);  // kept for inspection, never read again
+}
+
+void PromptCache::evict_to(uint64_t bytes) {
+  while (bytes_ > bytes && !lru_.empty()) {
+    bytes_ -= lru_.back().bytes->size();
+    lru_.pop_back();
+  }
+}
+
+uint64_t PromptCache::shrink_to(uint64_t bytes) {
+  std::lock_guard<std::mutex> lk(mu_);
+  const uint64_t before = bytes_;
+  evict_to(bytes);
+  return before - bytes_;
+}
+
+uint64_t PromptCache::bytes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return bytes_;
+}
+uint64_t PromptCache::hits() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return hits_;
+}
+uint64_t PromptCache::misses() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return misses_;
+}
+size_t PromptCache::entries() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return lru_.size();
+}
+
+}  // namespace sparkv::server
