@@ -551,6 +551,37 @@ stream=True returns a TokenStream of text pieces instead of a GenerateResult.)")
           py::arg("press") = py::none(), py::arg("seed") = 0,
           "A new Session continuing this prefill under `press` (call before compress()).")
       .def(
+          "save_cache",
+          [](PySession& ps, const std::string& path) {
+            locked(ps, [&](api::Session& x) { x.save_cache_file(path); });
+          },
+          py::arg("path"),
+          "Writes the session's state (compressed caches, position, history, last logits) as a "
+          "prompt-cache file, the format `sparkv run --prompt-cache` and `sparkv serve "
+          "--cache-dir` use.")
+      .def_static(
+          "load_cache",
+          [](const api::Model& m, const std::string& path, int64_t n_ctx, const std::string& ctk,
+             const std::string& ctv) {
+            auto ps = std::make_shared<PySession>(m);
+            api::SessionOptions so;
+            so.n_ctx = n_ctx;
+            so.cache_type_k = ctk;
+            so.cache_type_v = ctv;
+            {
+              py::gil_scoped_release nogil;
+              ps->s = std::make_unique<api::Session>(api::Session::load_cache_file(m, path, so));
+            }
+            ps->prompt = ps->s->history();
+            ps->press = ps->s->recipe();
+            return ps;
+          },
+          py::arg("model"), py::arg("path"), py::arg("n_ctx") = 0, py::arg("cache_type_k") = "f16",
+          py::arg("cache_type_v") = "f16",
+          "A Session restored from a prompt-cache file, continuing where the saved one stood "
+          "(decode() or append() next). Raises sparkv.Error for a file that is corrupt, "
+          "truncated, another version, or made with another model or cache types.")
+      .def(
           "append",
           [](PySession& ps, const std::vector<int64_t>& ids) {
             const auto v = to_ids(ids, "append");

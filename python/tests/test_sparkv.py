@@ -94,6 +94,23 @@ def test_session_prefill_compress_fork_decode(model):
     assert s.decode(max_tokens=3).text.startswith(" 3")
 
 
+def test_prompt_cache_file_round_trip(model, tmp_path):
+    ids = model.tokenize(PROMPT)
+    a = sparkv.Session(model)
+    a.prefill_and_compress(ids, "snapkv:budget=64+spark:ratio=0.8")
+    path = str(tmp_path / "pc.sparkv")
+    a.save_cache(path)
+    b = sparkv.Session.load_cache(model, path)
+    assert b.history == ids and b.n_past == len(ids)
+    assert b.press == a.press
+    assert b.decode(max_tokens=6).ids == a.decode(max_tokens=6).ids
+    with open(path, "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    with pytest.raises(sparkv.Error, match="checksum mismatch"):
+        sparkv.Session.load_cache(model, path)
+
+
 def test_prefill_and_compress_is_the_two_step_path_layer_by_layer(model):
     ids = model.tokenize(PROMPT)
     two = sparkv.Session(model)
