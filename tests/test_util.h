@@ -2,6 +2,7 @@
 // for hand-made (often malformed) binary files, and capture of sparkv::Error messages.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,21 @@
 #include "core/error.h"
 
 namespace sparkv::test {
+
+// n token ids in [1, V) from an LCG: a reproducible prompt for any vocabulary.
+inline std::vector<int32_t> pseudo_ids(int V, int n, uint32_t seed) {
+  std::vector<int32_t> ids(n);
+  for (auto& id : ids) {
+    seed = seed * 1664525u + 1013904223u;
+    id = static_cast<int32_t>(1 + (seed >> 8) % (V - 1));
+  }
+  return ids;
+}
+
+// The greedy token of a logits row.
+inline int argmax(const std::vector<float>& v) {
+  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
+}
 
 // gtest parameter names for golden model names ("llama3-f32" -> "llama3_f32").
 struct GoldenName {

@@ -187,8 +187,7 @@ const std::string& Session::recipe() const {
 
 std::vector<uint8_t> Session::save_cache() const {
   SPARKV_CHECK(s_->s->n_past() > 0, "save_cache: the session holds no tokens");
-  return save_cache_image(*s_->s, model_fingerprint(s_->model.impl()), s_->recipe, s_->kv_before,
-                          s_->kv_after);
+  return save_cache_image(*s_->s, s_->recipe, s_->kv_before, s_->kv_after);
 }
 
 void Session::save_cache_file(const std::string& path) const {
@@ -204,7 +203,7 @@ Session Session::load_cache(const Model& model, const std::vector<uint8_t>& byte
   s.s_->kv_after = im.kv_after;
   s.s_->compressed = im.kv_after > 0;
   s.s_->timings.prompt_tokens = im.n_past;
-  restore_cache_image(std::move(im), model_fingerprint(model.impl()), *s.s_->s, what);
+  restore_cache_image(std::move(im), *s.s_->s, what);
   return s;
 }
 

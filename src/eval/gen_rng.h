@@ -11,17 +11,13 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/fnv.h"
 #include "sample/sampler.h"
 
 namespace sparkv {
 
 inline uint64_t fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (unsigned char b : bytes) {
-    h ^= b;
-    h *= 0x100000001B3ull;
-  }
-  return h;
+  return fnv1a64(bytes.data(), bytes.size());
 }
 
 class GenRng {
@@ -73,7 +69,8 @@ class GenRng {
 };
 
 // The named stream of one sample: seeded with FNV-1a-64 of "<task>|<seed>|<length>|<name>".
-inline GenRng gen_stream(std::string_view task, uint64_t seed, int64_t length, std::string_view name) {
+inline GenRng gen_stream(std::string_view task, uint64_t seed, int64_t length,
+                         std::string_view name) {
   std::string key;
   key.reserve(task.size() + name.size() + 48);
   key.append(task).append("|").append(std::to_string(seed)).append("|");

@@ -163,12 +163,9 @@ struct CacheIo {
   static void validate(const ByteReader& r, const SparkHeadStore& s, const SparkLayout& L,
                        const SparkStorage& st, int D, size_t nb) {
     const auto n = static_cast<size_t>(s.n);
-    constexpr size_t kPadBytes = 16, kPad = 8;
-    auto stream_elems = [&](size_t kept) {
-      return st.kq == SparkKeyQuant::kQ4 ? (kept + 1) / 2 * 2 : kept;
-    };
-    auto stream_bytes = [&](size_t e) {
-      return st.kq == SparkKeyQuant::kF16 ? 2 * e : st.kq == SparkKeyQuant::kQ8 ? e : e / 2;
+    auto kept = [&](const std::vector<uint8_t>& mask, size_t t) {
+      return static_cast<size_t>(
+          spark_kept(mask.data(), static_cast<int64_t>(t), static_cast<int>(nb)));
     };
     check_size(r, s.k_fixed == L.k_fixed && s.v_fixed == L.v_fixed, "spark head layout");
     check_size(r, s.kmask.size() == n * nb, "spark key mask");
@@ -181,36 +178,31 @@ struct CacheIo {
         "spark channel weights");
     size_t elems = 0;
     if (L.k_fixed > 0) {
-      check_size(r, s.k_stride == static_cast<int>(stream_elems(L.k_fixed)) && s.koffs.empty(),
+      check_size(r, s.k_stride == spark_stream_elems(st.kq, L.k_fixed) && s.koffs.empty(),
                  "spark key stride");
-      for (size_t t = 0; t < n; ++t) {
-        int kept = 0;
-        for (size_t b = 0; b < nb; ++b) kept += __builtin_popcount(s.kmask[t * nb + b]);
-        check_size(r, kept == L.k_fixed, "spark kept channels per token");
-      }
+      for (size_t t = 0; t < n; ++t)
+        check_size(r, kept(s.kmask, t) == static_cast<size_t>(L.k_fixed),
+                   "spark kept channels per token");
       elems = n * static_cast<size_t>(s.k_stride);
     } else {
       check_size(r, s.koffs.size() == n + 1 && s.koffs[0] == 0, "spark key offsets");
       for (size_t t = 0; t < n; ++t) {
-        size_t kept = 0;
-        for (size_t b = 0; b < nb; ++b) kept += __builtin_popcount(s.kmask[t * nb + b]);
-        check_size(
-            r, s.koffs[t + 1] >= s.koffs[t] && s.koffs[t + 1] - s.koffs[t] == stream_elems(kept),
-            "spark key offsets");
+        const auto step = static_cast<size_t>(spark_stream_elems(st.kq, kept(s.kmask, t)));
+        check_size(r, s.koffs[t + 1] >= s.koffs[t] && s.koffs[t + 1] - s.koffs[t] == step,
+                   "spark key offsets");
       }
       elems = s.koffs[n];
     }
-    check_size(r, s.kvals.size() == stream_bytes(elems) + kPadBytes, "spark key values");
+    check_size(r, s.kvals.size() == spark_stream_bytes(st.kq, elems) + kSparkPadBytes,
+               "spark key values");
     if (L.v_fixed > 0) {
       check_size(r,
                  s.v.empty() && s.vmask.size() == n * nb && s.vfill.size() == n &&
-                     s.vvals.size() == n * L.v_fixed + kPad,
+                     s.vvals.size() == n * L.v_fixed + kSparkPad,
                  "spark pruned values");
-      for (size_t t = 0; t < n; ++t) {
-        int kept = 0;
-        for (size_t b = 0; b < nb; ++b) kept += __builtin_popcount(s.vmask[t * nb + b]);
-        check_size(r, kept == L.v_fixed, "spark kept value channels per token");
-      }
+      for (size_t t = 0; t < n; ++t)
+        check_size(r, kept(s.vmask, t) == static_cast<size_t>(L.v_fixed),
+                   "spark kept value channels per token");
     } else {
       check_size(r,
                  s.v.size() == n * kv_row_bytes(st.v_type, D) && s.vmask.empty() &&

@@ -13,8 +13,8 @@ template <typename T>
 size_t vbytes(const std::vector<T>& v) {
   return v.capacity() * sizeof(T);
 }
-constexpr int kPad = 8;        // kernels load 8 values at a time from the packed streams
-constexpr int kPadBytes = 16;  // ... of up to 2 bytes each
+constexpr int kPad = kSparkPad;
+constexpr int kPadBytes = kSparkPadBytes;
 
 // Appends one token's kept key values to the stream in form kq; returns the fp16 scale d (0 for
 // f16). The rules are those of spark_decode.h (q8: q8_0's, q4: q4_0's, over the token's run).
@@ -58,14 +58,11 @@ void grow_to(std::vector<T>& v, size_t need, size_t slack) {
   if (need > v.capacity()) v.reserve(need + slack);
 }
 
-// Stream elements a token with `kept` values occupies (int4 runs start on a byte boundary).
 int64_t stream_elems(SparkKeyQuant kq, int64_t kept) {
-  return kq == SparkKeyQuant::kQ4 ? (kept + 1) / 2 * 2 : kept;
+  return spark_stream_elems(kq, kept);
 }
-
-// Stream bytes for `elems` elements.
 size_t stream_bytes(SparkKeyQuant kq, size_t elems) {
-  return kq == SparkKeyQuant::kF16 ? 2 * elems : kq == SparkKeyQuant::kQ8 ? elems : elems / 2;
+  return spark_stream_bytes(kq, elems);
 }
 
 }  // namespace

@@ -81,6 +81,26 @@ struct SparkHeadStore {
   int v_fixed = 0;
 };
 
+// The packed key stream: kept values back to back (int4 runs start on a byte boundary), padded at
+// the end because the kernels load 8 values at a time; the same rules size a loaded cache
+// (kv/cache_io.cpp).
+inline constexpr int kSparkPad = 8;        // values of padding (value streams)
+inline constexpr int kSparkPadBytes = 16;  // bytes of padding (key stream: 8 values of <= 2 bytes)
+// Stream elements a token with `kept` values occupies.
+inline int64_t spark_stream_elems(SparkKeyQuant kq, int64_t kept) {
+  return kq == SparkKeyQuant::kQ4 ? (kept + 1) / 2 * 2 : kept;
+}
+// Stream bytes for `elems` elements.
+inline size_t spark_stream_bytes(SparkKeyQuant kq, size_t elems) {
+  return kq == SparkKeyQuant::kF16 ? 2 * elems : kq == SparkKeyQuant::kQ8 ? elems : elems / 2;
+}
+// Kept channels of token t in a [n, D/8] channel mask.
+inline int spark_kept(const uint8_t* mask, int64_t t, int nb) {
+  int kept = 0;
+  for (int b = 0; b < nb; ++b) kept += __builtin_popcount(mask[t * nb + b]);
+  return kept;
+}
+
 struct CacheIo;
 
 class SparkLayerCache : public LayerCache {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "model/config.h"
@@ -33,6 +34,11 @@ class Model {
   const SafetensorsModel* safetensors() const { return st_.get(); }
   // Bytes of all weights (what one decode step streams from memory).
   size_t weight_bytes() const;
+  // Identifies the weights caches are computed with (prompt-cache files, runtime/cache_file.h):
+  // the shapes, tensor types and a hash of every layer's K / V projections and norms (the first
+  // 64 KiB of each matrix) — another checkpoint or quantization of the same architecture gives
+  // other keys. 16 hex digits, computed on first use.
+  const std::string& fingerprint() const;
 
  private:
   Model();
@@ -46,6 +52,8 @@ class Model {
   std::unique_ptr<GgufFile> gguf_;
   std::unique_ptr<SafetensorsModel> st_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  mutable std::once_flag fingerprint_once_;
+  mutable std::string fingerprint_;
 };
 
 std::unique_ptr<Model> load_gguf_model(const std::string& path, bool load_tokenizer);

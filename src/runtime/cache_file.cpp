@@ -27,58 +27,15 @@ uint32_t crc32_of(const uint8_t* p, size_t n) {
   return static_cast<uint32_t>(c);
 }
 
-struct Fnv {
-  uint64_t h = 1469598103934665603ull;
-  void bytes(const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  }
-  template <typename T>
-  void pod(T v) {
-    bytes(&v, sizeof(v));
-  }
-  void weight(const Weight& w) {
-    pod(static_cast<int>(w.type));
-    pod(w.rows);
-    pod(w.cols);
-    // The first 64 KiB: enough to tell checkpoints and quantizations apart without reading
-    // every weight at each load.
-    if (w.data) bytes(w.data, std::min<size_t>(w.bytes(), size_t{64} << 10));
-  }
-  void floats(const std::vector<float>& v) { bytes(v.data(), v.size() * sizeof(float)); }
-};
-
 }  // namespace
 
-std::string model_fingerprint(const Model& model) {
-  const ModelConfig& c = model.config();
-  Fnv f;
-  f.bytes(c.arch_name.data(), c.arch_name.size());
-  for (int v : {c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab})
-    f.pod(v);
-  f.pod(c.rope_theta);
-  f.pod(c.norm_eps);
-  const ModelWeights& w = model.weights();
-  f.weight(w.tok_embd);
-  f.floats(w.rope_inv_freq);
-  for (const LayerWeights& l : w.layers) {
-    f.floats(l.attn_norm);
-    f.weight(l.wk);
-    f.weight(l.wv);
-    f.floats(l.bk);
-    f.floats(l.k_norm);
-  }
-  return fmt::format("{:016x}", f.h);
-}
-
-std::vector<uint8_t> save_cache_image(const Session& s, const std::string& fingerprint,
-                                      const std::string& recipe, uint64_t kv_before,
-                                      uint64_t kv_after) {
+std::vector<uint8_t> save_cache_image(const Session& s, const std::string& recipe,
+                                      uint64_t kv_before, uint64_t kv_after) {
   std::vector<uint8_t> out;
   ByteWriter w(out);
   w.raw(kMagic, sizeof(kMagic));
   w.put<uint32_t>(kCacheFileVersion);
-  w.str(fingerprint);
+  w.str(s.model().fingerprint());
   w.str(s.model().config().arch_name);
   w.str(recipe);
   w.put<uint8_t>(static_cast<uint8_t>(s.options().kv_types.k));
@@ -125,9 +82,9 @@ CacheImage load_cache_image(const uint8_t* data, size_t n, const std::string& wh
   return im;
 }
 
-void restore_cache_image(CacheImage&& im, const std::string& fingerprint, Session& s,
-                         const std::string& what) {
+void restore_cache_image(CacheImage&& im, Session& s, const std::string& what) {
   const ModelConfig& c = s.model().config();
+  const std::string& fingerprint = s.model().fingerprint();
   if (im.fingerprint != fingerprint)
     fail("{}: made with another model (fingerprint {}, {}; this model is {}, {})", what,
          im.fingerprint, im.model_name, fingerprint, c.arch_name);

@@ -27,11 +27,6 @@ namespace sparkv {
 
 inline constexpr uint32_t kCacheFileVersion = 1;
 
-// Identifies the weights a cache was computed with: the shapes, the tensor types and a hash of
-// every layer's K / V projection heads and norms (another checkpoint or quantization of the
-// same architecture gives other keys, so its caches are foreign). 16 hex digits.
-std::string model_fingerprint(const Model& model);
-
 struct CacheImage {
   std::string fingerprint, model_name, recipe;
   KvTypes types;
@@ -42,16 +37,15 @@ struct CacheImage {
   std::vector<std::unique_ptr<LayerCache>> caches;
 };
 
-// Serialises a session's state (throws for a cache form that cannot be saved).
-std::vector<uint8_t> save_cache_image(const Session& s, const std::string& fingerprint,
-                                      const std::string& recipe, uint64_t kv_before,
-                                      uint64_t kv_after);
+// Serialises a session's state under its model's fingerprint (Model::fingerprint); throws for a
+// cache form that cannot be saved.
+std::vector<uint8_t> save_cache_image(const Session& s, const std::string& recipe,
+                                      uint64_t kv_before, uint64_t kv_after);
 // Parses and checks a whole file's bytes; `what` names it in errors ("prompt cache FILE").
 CacheImage load_cache_image(const uint8_t* data, size_t n, const std::string& what);
 // The image's caches into a fresh session of `model`: checks that the fingerprint, layer shapes,
 // cache types and context room match, then hands the caches over.
-void restore_cache_image(CacheImage&& image, const std::string& fingerprint, Session& s,
-                         const std::string& what);
+void restore_cache_image(CacheImage&& image, Session& s, const std::string& what);
 
 // Whole-file helpers: the write goes to FILE.tmp and is renamed, so a reader never sees half a
 // file; the read fails with one line for a missing or unreadable file.

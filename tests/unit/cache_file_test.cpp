@@ -22,25 +22,12 @@ namespace {
 
 constexpr int kPrompt = 300;
 
-std::vector<int32_t> ids_of(int V, int n, uint32_t seed) {
-  std::vector<int32_t> ids(n);
-  for (auto& id : ids) {
-    seed = seed * 1664525u + 1013904223u;
-    id = static_cast<int32_t>(1 + (seed >> 8) % (V - 1));
-  }
-  return ids;
-}
-
 SessionOptions options(KvTypes types = {}) {
   SessionOptions so;
   so.n_ctx = 512;
   so.prefill_chunk = 128;
   so.kv_types = types;
   return so;
-}
-
-int argmax(const std::vector<float>& v) {
-  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
 void expect_same_rows(const Session& a, const Session& b, const std::string& spec) {
@@ -67,9 +54,8 @@ class CacheFile : public ::testing::TestWithParam<std::string> {};
 TEST_P(CacheFile, EveryStorageFormRoundTripsBitForBit) {
   auto model = Model::load(test::golden_model_path(GetParam()), false);
   const int V = model->config().n_vocab;
-  const std::string fp = model_fingerprint(*model);
-  const std::vector<int32_t> prompt = ids_of(V, kPrompt, 4242);
-  const std::vector<int32_t> second = ids_of(V, 40, 99);
+  const std::vector<int32_t> prompt = test::pseudo_ids(V, kPrompt, 4242);
+  const std::vector<int32_t> second = test::pseudo_ids(V, 40, 99);
   struct Case {
     std::string spec;
     KvTypes types;
@@ -89,9 +75,9 @@ TEST_P(CacheFile, EveryStorageFormRoundTripsBitForBit) {
     const PressPipeline pipeline = parse_press_spec(c.spec);
     Session a(*model, options(c.types));
     const Prefill p(a, prompt, pipeline, 7);
-    const std::vector<uint8_t> bytes = save_cache_image(a, fp, c.spec, 1, 2);
+    const std::vector<uint8_t> bytes = save_cache_image(a, c.spec, 1, 2);
     Session b(*model, options(c.types));
-    restore_cache_image(load_cache_image(bytes.data(), bytes.size(), "test"), fp, b, "test");
+    restore_cache_image(load_cache_image(bytes.data(), bytes.size(), "test"), b, "test");
     EXPECT_EQ(a.n_past(), b.n_past()) << c.spec;
     EXPECT_EQ(a.history(), b.history()) << c.spec;
     ASSERT_EQ(a.logits(), b.logits()) << c.spec;
@@ -99,8 +85,8 @@ TEST_P(CacheFile, EveryStorageFormRoundTripsBitForBit) {
     // No more bytes than the saved session held (the loaded arrays are exactly sized).
     EXPECT_LE(b.kv_bytes(), a.kv_bytes()) << c.spec;
     for (int step = 0; step < 3; ++step) {
-      const int32_t id = argmax(a.logits());
-      ASSERT_EQ(id, argmax(b.logits())) << c.spec;
+      const int32_t id = test::argmax(a.logits());
+      ASSERT_EQ(id, test::argmax(b.logits())) << c.spec;
       a.feed({id});
       b.feed({id});
       ASSERT_EQ(a.logits(), b.logits()) << c.spec << " step " << step;
@@ -109,9 +95,9 @@ TEST_P(CacheFile, EveryStorageFormRoundTripsBitForBit) {
     b.feed(second);
     ASSERT_EQ(a.logits(), b.logits()) << c.spec << " second turn";
     // A session saved after decoding loads too (its tails hold the decoded tokens).
-    const std::vector<uint8_t> later = save_cache_image(b, fp, c.spec, 1, 2);
+    const std::vector<uint8_t> later = save_cache_image(b, c.spec, 1, 2);
     Session d(*model, options(c.types));
-    restore_cache_image(load_cache_image(later.data(), later.size(), "test"), fp, d, "test");
+    restore_cache_image(load_cache_image(later.data(), later.size(), "test"), d, "test");
     ASSERT_EQ(b.logits(), d.logits()) << c.spec;
     expect_same_rows(b, d, c.spec);
   }
@@ -124,11 +110,11 @@ INSTANTIATE_TEST_SUITE_P(Golden, CacheFile, ::testing::Values("llama3-f32", "qwe
 
 struct Fixture {
   std::unique_ptr<Model> model = Model::load(test::golden_model_path("llama3-f32"), false);
-  std::string fp = model_fingerprint(*model);
   std::vector<uint8_t> bytes_for(const std::string& spec, KvTypes types = {}) {
     Session s(*model, options(types));
-    const Prefill p(s, ids_of(model->config().n_vocab, 200, 5), parse_press_spec(spec), 0);
-    return save_cache_image(s, fp, spec, 0, 0);
+    const Prefill p(s, test::pseudo_ids(model->config().n_vocab, 200, 5), parse_press_spec(spec),
+                    0);
+    return save_cache_image(s, spec, 0, 0);
   }
   std::string load_error(const std::vector<uint8_t>& bytes, KvTypes types = {},
                          int64_t n_ctx = 512) {
@@ -137,7 +123,7 @@ struct Fixture {
       SessionOptions so = options(types);
       so.n_ctx = n_ctx;
       Session s(*model, so);
-      restore_cache_image(load_cache_image(bytes.data(), bytes.size(), "pc.bin"), fp, s, "pc.bin");
+      restore_cache_image(load_cache_image(bytes.data(), bytes.size(), "pc.bin"), s, "pc.bin");
     } catch (const Error& e) {
       return e.what();
     }
@@ -185,8 +171,7 @@ TEST(CacheFileErrors, ForeignHeaderVersionModelTypesAndContext) {
   auto other = Model::load(test::golden_model_path("qwen3-q8_0"), false);
   const std::string e = test::error_message([&] {
     Session s(*other, options());
-    restore_cache_image(load_cache_image(b.data(), b.size(), "pc.bin"), model_fingerprint(*other),
-                        s, "pc.bin");
+    restore_cache_image(load_cache_image(b.data(), b.size(), "pc.bin"), s, "pc.bin");
   });
   EXPECT_NE(e.find("made with another model"), std::string::npos) << e;
   EXPECT_NE(f.load_error(b, {KvDtype::kQ8_0, KvDtype::kQ8_0}).find("this session uses q8_0/q8_0"),

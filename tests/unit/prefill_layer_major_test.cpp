@@ -22,24 +22,11 @@ namespace {
 
 constexpr int kPrompt = 600;
 
-std::vector<int32_t> ids_of(int V, int n, uint32_t seed) {
-  std::vector<int32_t> ids(n);
-  for (auto& id : ids) {
-    seed = seed * 1664525u + 1013904223u;
-    id = static_cast<int32_t>(1 + (seed >> 8) % (V - 1));
-  }
-  return ids;
-}
-
 SessionOptions options() {
   SessionOptions so;
   so.n_ctx = 1024;
   so.prefill_chunk = 256;  // several chunks per layer: statistics span chunks
   return so;
-}
-
-int argmax(const std::vector<float>& v) {
-  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
 // Every row attention reads from every head of every layer, and what the storage says of itself.
@@ -71,8 +58,9 @@ class LayerMajor : public ::testing::TestWithParam<std::string> {};
 TEST_P(LayerMajor, CompressingAsItGoesEqualsCompressingAfter) {
   auto model = Model::load(test::golden_model_path(GetParam()), false);
   const int V = model->config().n_vocab;
-  const std::vector<int32_t> prompt = ids_of(V, kPrompt, 12345);
-  const std::vector<int32_t> second = ids_of(V, 70, 777);  // a follow-up turn, several tokens
+  const std::vector<int32_t> prompt = test::pseudo_ids(V, kPrompt, 12345);
+  const std::vector<int32_t> second =
+      test::pseudo_ids(V, 70, 777);  // a follow-up turn, several tokens
   for (const std::string spec :
        {"snapkv:budget=128", "pyramidkv:budget=128", "streamingllm:budget=128", "h2o:budget=128",
         "tova:budget=128", "knorm:budget=128", "random:budget=128", "expected:budget=128",
@@ -92,8 +80,8 @@ TEST_P(LayerMajor, CompressingAsItGoesEqualsCompressingAfter) {
     expect_same_caches(before, going, spec);
     // Greedy decode, then a multi-token turn on the compressed cache.
     for (int step = 0; step < 3; ++step) {
-      const int32_t id = argmax(before.logits());
-      ASSERT_EQ(id, argmax(going.logits())) << spec;
+      const int32_t id = test::argmax(before.logits());
+      ASSERT_EQ(id, test::argmax(going.logits())) << spec;
       before.feed({id});
       going.feed({id});
       ASSERT_EQ(before.logits(), going.logits()) << spec << " step " << step;
@@ -110,7 +98,7 @@ TEST_P(LayerMajor, CompressingAsItGoesEqualsCompressingAfter) {
 TEST_P(LayerMajor, HoldsTheCompressedLayersAndOneDenseLayer) {
   auto model = Model::load(test::golden_model_path(GetParam()), false);
   const ModelConfig& cfg = model->config();
-  const std::vector<int32_t> prompt = ids_of(cfg.n_vocab, kPrompt, 99);
+  const std::vector<int32_t> prompt = test::pseudo_ids(cfg.n_vocab, kPrompt, 99);
   for (const std::string spec : {"snapkv:budget=128+spark:ratio=0.8", "think:ratio=0.5"}) {
     const PressPipeline pipeline = parse_press_spec(spec);
     Session s(*model, options());

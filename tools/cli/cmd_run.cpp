@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -40,8 +41,7 @@ struct RunArgs {
 std::string prefill_with_prompt_cache(const RunArgs& a, const api::Model& model,
                                       const api::SessionOptions& so, const api::Recipe& recipe,
                                       const std::vector<int32_t>& prompt, api::Session& session) {
-  if (std::FILE* f = std::fopen(a.prompt_cache.c_str(), "rb")) {
-    std::fclose(f);
+  if (std::filesystem::exists(a.prompt_cache)) {
     // A corrupt, truncated or foreign file is an error, not a silent re-prefill.
     api::Session cached = api::Session::load_cache_file(model, a.prompt_cache, so);
     const auto& h = cached.history();
