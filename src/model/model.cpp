@@ -45,7 +45,7 @@ size_t Model::weight_bytes() const {
 const std::string& Model::fingerprint() const {
   std::call_once(fingerprint_once_, [this] {
     const ModelConfig& c = config_;
-    uint64_t h = fnv1a64(c.arch_name.data(), c.arch_name.size(), 1469598103934665603ull);
+    uint64_t h = fnv1a64(c.arch_name.data(), c.arch_name.size());
     auto pod = [&h](const auto& v) { h = fnv1a64(&v, sizeof(v), h); };
     auto floats = [&h](const std::vector<float>& v) {
       h = fnv1a64(v.data(), v.size() * sizeof(float), h);

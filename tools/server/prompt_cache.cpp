@@ -30,7 +30,7 @@ PromptCache::PromptCache(uint64_t capacity, std::string dir)
 
 std::string PromptCache::file_for(const std::string& recipe,
                                   const std::vector<int32_t>& tokens) const {
-  uint64_t h = fnv1a(1469598103934665603ull, recipe.data(), recipe.size());
+  uint64_t h = fnv1a(0xCBF29CE484222325ull, recipe.data(), recipe.size());
   h = fnv1a(h, tokens.data(), tokens.size() * sizeof(int32_t));
   return fmt::format("{}/{:016x}-{}.sparkv", dir_, h, tokens.size());
 }
