@@ -19,6 +19,10 @@ double measure_bandwidth_gbs(size_t bytes = size_t{512} << 20, int threads = 0);
 // f32 FMA rate in registers, GFLOP/s (the compute side of the roofline).
 double measure_fma_gflops(int threads = 0);
 
+// The OpenBLAS kernel set the prefill GEMMs run ("Haswell", "Cooperlake", ...): OpenBLAS's own
+// pick for the CPU unless OPENBLAS_CORETYPE names one (read when the library loads).
+std::string blas_core();
+
 // "512MiB", "2GiB", "1000000" -> bytes; throws naming `what` on anything else.
 uint64_t parse_byte_size(std::string_view text, std::string_view what);
 std::string format_bytes(uint64_t n);

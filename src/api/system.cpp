@@ -7,6 +7,7 @@
 #include "core/byte_size.h"
 #include "core/compute_peak.h"
 #include "core/error.h"
+#include "model/matmul.h"
 #include "quant/kv_types.h"
 #include "sample/sampler.h"
 
@@ -32,6 +33,10 @@ double measure_bandwidth_gbs(size_t bytes, int threads) {
 }
 double measure_fma_gflops(int threads) {
   return sparkv::measure_fma_gflops(threads);
+}
+
+std::string blas_core() {
+  return sparkv::blas_core_name();
 }
 
 uint64_t parse_byte_size(std::string_view text, std::string_view what) {

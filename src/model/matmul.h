@@ -3,6 +3,8 @@
 // f32 (compute bound; F32 weights skip the dequantization).
 #pragma once
 
+#include <string>
+
 #include "model/weights.h"
 
 namespace sparkv {
@@ -13,5 +15,12 @@ void matmul(const Weight& w, const float* x, int T, float* y);
 // The same product for T tokens of T different sequences at one decode step: every row equals
 // matmul(w, x_t, 1, y_t) bit for bit (the GEMV's dot per row), with each weight row read once.
 void matmul_decode_batch(const Weight& w, const float* x, int T, float* y);
+
+// The OpenBLAS kernel set in use ("Haswell", "Cooperlake", ...: openblas_get_corename()). OpenBLAS
+// picks it from CPUID when it loads unless OPENBLAS_CORETYPE names one; it decides how fast the
+// prefill GEMMs run (bench/prefill_bench.cpp, Qwen3-0.6B's projections over a 512-token chunk on
+// this project's Zen 5 VM: Haswell's AVX2 kernels 210-225 GFLOP/s, the AVX-512 ones 350-420, of
+// a 510 GFLOP/s FMA peak), so `sparkv bench` reports it.
+std::string blas_core_name();
 
 }  // namespace sparkv

@@ -181,6 +181,7 @@ void bench(const BenchArgs& a) {
     j["threads"] = api::max_threads();
     j["bandwidth_gbs"] = bw;
     j["fma_peak_gflops"] = fma_gflops;
+    j["blas_core"] = api::blas_core();
     j["weight_bytes"] = model.weight_bytes();
     j["n_prompt"] = a.n_prompt;
     j["n_gen"] = a.n_gen;
@@ -208,8 +209,9 @@ void bench(const BenchArgs& a) {
   }
   std::printf(
       "model: %s | threads %d | weights %.1f MiB | measured bandwidth (triad) %.1f GB/s at start, "
-      "again before every row | FMA peak %.0f GFLOP/s\n\n",
-      path.c_str(), api::max_threads(), model.weight_bytes() / 1048576.0, bw, fma_gflops);
+      "again before every row | FMA peak %.0f GFLOP/s | OpenBLAS kernels %s\n\n",
+      path.c_str(), api::max_threads(), model.weight_bytes() / 1048576.0, bw, fma_gflops,
+      api::blas_core().c_str());
   std::printf(
       "| depth | press | fill s | compress ms (%% of fill) | TTFT s | pp%d t/s | tg%d t/s | KV MiB "
       "| bytes/token MiB | GB/s | triad GB/s | %% of triad | plan MiB | peak RSS MiB |\n",
