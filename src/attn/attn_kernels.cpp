@@ -41,9 +41,10 @@ void think_avx2(const float* q, int g, const void* k, int dk, const void* v, int
 
 // Indexed by SimdLevel. ThinK has no AVX-512 kernel of its own.
 constexpr AttnKernels kSets[] = {
-    {"ref", attn_dense_update_ref, attn_spark_update_ref, attn_think_update_ref},
-    {"avx2", dense_avx2, spark_avx2, think_avx2},
-    {"avx512", dense_avx512, spark_avx512, think_avx2},
+    {"ref", attn_dense_update_ref, attn_spark_update_ref, attn_think_update_ref,
+     attn_tile_softmax_ref},
+    {"avx2", dense_avx2, spark_avx2, think_avx2, attn_tile_softmax_avx2},
+    {"avx512", dense_avx512, spark_avx512, think_avx2, attn_tile_softmax_avx512},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 // to the set below it (written out in attn_kernels.cpp), so every entry accepts every shape.
 #pragma once
 
+#include "attn/prefill_tile.h"
 #include "attn/spark_decode.h"
 #include "attn/think_decode.h"
 #include "core/cpu_features.h"
@@ -18,12 +19,15 @@ using SparkUpdateFn = void (*)(const float* q, int g, const SparkView& s, int64_
                                float* m, float* l, float* o);
 using ThinkUpdateFn = void (*)(const float* q, int g, const void* k, int dk, const void* v, int D,
                                KvDtype dtype, int64_t n, float* m, float* l, float* o);
+using TileSoftmaxFn = void (*)(float* s, int nq, int g, int nk, const int* lim, int D, float* m,
+                               float* l, float* o);
 
 struct AttnKernels {
   const char* name;  // "ref", "avx2", "avx512"
   DenseUpdateFn dense;
   SparkUpdateFn spark;
   ThinkUpdateFn think;
+  TileSoftmaxFn tile_softmax;  // prefill_tile.h: the step between a prefill tile's GEMMs
 };
 
 // The set for simd_level().

@@ -150,6 +150,11 @@ void DenseLayerCache::attend_range(int h, int64_t t0, int64_t t1, const float* q
 }
 
 void DenseLayerCache::attend(const float* q, int n_q, float* out) const {
+  if (n_q * group_ >= kTiledMinRows) {
+    attend_tiled(q, n_q, n_kv_, group_, D_, n_, out,
+                 [&](int h, int64_t t0, int n, float* k, float* v) { read(h, t0, n, k, v); });
+    return;
+  }
   attend_split(q, n_q, n_kv_, group_, D_, n_, out,
                [&](int rows, int h, int64_t t0, int64_t t1, const float* qs, float* m, float* l,
                    float* o) { attend_range(h, t0, t1, qs, rows, m, l, o); });

@@ -132,6 +132,18 @@ template <typename Visit>
 void attend_split(const float* q, int n_q, int n_kv, int group, int D, int64_t n_tokens, float* out,
                   Visit&& visit);
 
+// Prefill attention as GEMM tiles (attn/prefill_tile.h) for a storage that reads its rows as f32:
+// query blocks of kTileRows / group queries x KV heads in parallel, each walking the tokens its
+// last query sees in tiles of kTileTokens converted by
+//   read(kv_head, t0, n, k_out [n, D], v_out [n, D]).
+// Used when a call has at least kTiledMinRows query rows (n_q x group): below that the stacked
+// decode kernels (attend_split) are as fast and split the token axis across threads.
+constexpr int kTiledMinRows = 64;
+template <typename ReadF32>
+void attend_tiled(const float* q, int n_q, int n_kv, int group, int D, int64_t n_tokens, float* out,
+                  ReadF32&& read);
+
 }  // namespace sparkv
 
 #include "kv/attend_split_inl.h"
+#include "kv/attend_tiled_inl.h"

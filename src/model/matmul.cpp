@@ -6,25 +6,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/blas_threads.h"
 #include "quant/quant.h"
 
 namespace sparkv {
-
-namespace {
-
-// One thread pool: OpenMP splits the output features across threads and each thread calls a
-// single-threaded SGEMM on its slice. Letting OpenBLAS run its own pthread pool next to OpenMP's
-// makes the two pools spin against each other on small machines (measured: 5-10x slower prefill
-// on 2 busy cores).
-void ensure_single_threaded_blas() {
-  static const bool once = [] {
-    openblas_set_num_threads(1);
-    return true;
-  }();
-  (void)once;
-}
-
-}  // namespace
 
 std::string blas_core_name() {
   const char* name = openblas_get_corename();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "attn/prefill_tile.h"
 #include "core/byte_size.h"
 #include "core/error.h"
 #include "kv/dense_cache.h"
@@ -17,11 +18,17 @@ uint64_t prefill_scratch_bytes(const ModelConfig& c, int64_t n_prompt, int chunk
   const uint64_t ct = std::min<uint64_t>(static_cast<uint64_t>(std::max(chunk, 1)), n);
   const uint64_t per_token = 3ull * c.n_embd + 2ull * c.q_dim() + 2ull * c.kv_dim() +
                              2ull * c.n_ff + static_cast<uint64_t>(c.n_head) * (c.head_dim + 2);
-  // Each thread dequantizes a tile of at most 2^18 weights (model/matmul.cpp).
+  // Each thread dequantizes a tile of at most 2^20 weights (model/matmul.cpp), and holds one
+  // prefill attention tile (attn/prefill_tile.h): a block's rows of q, state and scores, and
+  // kTileTokens rows of K and V in f32.
   const uint64_t tile =
-      std::min<uint64_t>(uint64_t{1} << 18, static_cast<uint64_t>(c.n_vocab) * c.n_embd);
+      std::min<uint64_t>(uint64_t{1} << 20, static_cast<uint64_t>(c.n_vocab) * c.n_embd);
+  const uint64_t group = static_cast<uint64_t>(std::max(1, c.n_head / std::max(1, c.n_head_kv)));
+  const uint64_t rows = std::max<uint64_t>(1, kTileRows / group) * group;
+  const uint64_t D = static_cast<uint64_t>(c.head_dim);
+  const uint64_t attn_tile = rows * (2 * D + 2 + kTileTokens) + 2 * uint64_t{kTileTokens} * D;
   uint64_t bytes = 4 * (ct * per_token + static_cast<uint64_t>(c.n_vocab) +
-                        tile * static_cast<uint64_t>(omp_get_max_threads()));
+                        (tile + attn_tile) * static_cast<uint64_t>(omp_get_max_threads()));
   if (layer_major) bytes += 4 * n * static_cast<uint64_t>(c.n_embd);
   return bytes;
 }
