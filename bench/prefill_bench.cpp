@@ -25,8 +25,12 @@ using bench::randn;
 
 constexpr int kChunk = 512;
 
+// range(2): tokens (default the 512-token chunk); range(3) = 1: matmul_decode_batch (the batched
+// GEMV on the quantized rows) instead of matmul, for the small-T crossover.
 void BM_ProjGemm(benchmark::State& state) {
   const int64_t rows = state.range(0), cols = state.range(1);
+  const int T = state.range(2) > 0 ? static_cast<int>(state.range(2)) : kChunk;
+  const bool batch_gemv = state.range(3) == 1;
   Weight w;
   w.type = GgmlType::kQ8_0;
   w.rows = rows;
@@ -36,15 +40,18 @@ void BM_ProjGemm(benchmark::State& state) {
   for (int64_t r = 0; r < rows; ++r)
     quantize_row_ref(w.type, src.data() + (r % 8) * cols, w.owned.data() + r * w.row_bytes(), cols);
   w.data = w.owned.data();
-  const auto x = randn(static_cast<size_t>(kChunk) * cols, 4);
-  std::vector<float> y(static_cast<size_t>(kChunk) * rows);
+  const auto x = randn(static_cast<size_t>(T) * cols, 4);
+  std::vector<float> y(static_cast<size_t>(T) * rows);
   for (auto _ : state) {
-    matmul(w, x.data(), kChunk, y.data());
+    if (batch_gemv)
+      matmul_decode_batch(w, x.data(), T, y.data());
+    else
+      matmul(w, x.data(), T, y.data());
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["GFLOP/s"] =
-      benchmark::Counter(2.0 * rows * cols * kChunk * state.iterations(),
-                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+      benchmark::Counter(2.0 * rows * cols * T * state.iterations(), benchmark::Counter::kIsRate,
+                         benchmark::Counter::kIs1000);
 }
 
 void BM_PrefillAttn(benchmark::State& state) {
@@ -70,11 +77,16 @@ void BM_PrefillAttn(benchmark::State& state) {
 }
 
 BENCHMARK(BM_ProjGemm)
-    ->Args({2048, 1024})
-    ->Args({1024, 1024})
-    ->Args({1024, 2048})
-    ->Args({3072, 1024})
-    ->Args({1024, 3072})
+    ->Args({2048, 1024, 0, 0})
+    ->Args({1024, 1024, 0, 0})
+    ->Args({1024, 2048, 0, 0})
+    ->Args({3072, 1024, 0, 0})
+    ->Args({1024, 3072, 0, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+// The crossover: a few tokens (a short prompt, a chat turn) through both paths.
+BENCHMARK(BM_ProjGemm)
+    ->ArgsProduct({{3072}, {1024}, {4, 8, 16, 32, 64}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_PrefillAttn)

@@ -67,7 +67,9 @@ for (const depth of depths) {
   const median_ms = steps[Math.floor(steps.length / 2)];
   console.log(JSON.stringify({engine: "llama.cpp", build: "node-llama-cpp prebuilt (linux-x64)",
     depth, fill_s, pp_tok_s: pp / pp_s, tg_tok_s: 1000 / median_ms, threads, batch,
-    flash_attention: context.flashAttention, context_size: context.contextSize}));
+    flash_attention: context.flashAttention, context_size: context.contextSize,
+    // the whole Node process: llama.cpp's weights, KV and scratch, plus Node itself (~50 MiB)
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024}));
   await context.dispose();
 }
 await model.dispose();

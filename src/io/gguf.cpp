@@ -224,6 +224,10 @@ int64_t GgufTensorInfo::n_elements() const {
   return n;
 }
 
+void GgufFile::populate() const {
+  file_->populate();
+}
+
 GgufFile::GgufFile(const std::string& path) : path_(path) {
   file_ = std::make_unique<MmapFile>(path);
   const size_t file_size = file_->size();

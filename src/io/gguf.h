@@ -17,8 +17,19 @@
 namespace sparkv {
 
 enum class GgufValueType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 inline constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-endian u32
@@ -46,7 +57,7 @@ struct GgufTensorInfo {
   std::vector<int64_t> ne;  // ne[0] innermost (contiguous), as in ggml
   uint64_t offset;          // relative to the data section
   uint64_t n_bytes;
-  const uint8_t* data;      // points into the mmap
+  const uint8_t* data;  // points into the mmap
   int64_t n_elements() const;
 };
 
@@ -56,6 +67,8 @@ class GgufFile {
   explicit GgufFile(const std::string& path);
 
   const std::string& path() const { return path_; }
+  // Prefaults the whole mapping (MmapFile::populate): for a model about to run, not for a look.
+  void populate() const;
   uint32_t version() const { return version_; }
   uint32_t alignment() const { return alignment_; }
 
@@ -71,7 +84,7 @@ class GgufFile {
   std::optional<bool> get_bool(const std::string& key) const;
   std::optional<std::string> get_string(const std::string& key) const;
   std::vector<std::string> get_string_array(const std::string& key) const;  // empty if absent
-  std::vector<double> get_float_array(const std::string& key) const;       // numeric arrays
+  std::vector<double> get_float_array(const std::string& key) const;        // numeric arrays
   std::vector<int64_t> get_int_array(const std::string& key) const;
 
  private:

@@ -1,6 +1,7 @@
-// y = x · Wᵀ for a weight of any supported type. One token goes through the decode GEMV (bandwidth
-// bound, quant/ kernels); several tokens go through OpenBLAS SGEMM on row tiles of W dequantized to
-// f32 (compute bound; F32 weights skip the dequantization).
+// y = x · Wᵀ for a weight of any supported type. Up to a few tokens go through the decode GEMV
+// (bandwidth bound, quant/ kernels; batched, each weight row read once); more tokens go through
+// OpenBLAS SGEMM on row tiles of W dequantized to f32 (compute bound; F32 weights skip the
+// dequantization).
 #pragma once
 
 #include <string>
@@ -9,7 +10,9 @@
 
 namespace sparkv {
 
-// x: [T, w.cols], y: [T, w.rows].
+// x: [T, w.cols], y: [T, w.rows]. Below kGemmMinTokens tokens, every row equals the one-token
+// GEMV's bit for bit (matmul_decode_batch); from there on, SGEMM's rounding.
+constexpr int kGemmMinTokens = 16;
 void matmul(const Weight& w, const float* x, int T, float* y);
 
 // The same product for T tokens of T different sequences at one decode step: every row equals

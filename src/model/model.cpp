@@ -42,6 +42,12 @@ size_t Model::weight_bytes() const {
   return total;
 }
 
+void Model::populate_weights() const {
+  std::call_once(populate_once_, [this] {
+    if (gguf_) gguf_->populate();
+  });
+}
+
 const std::string& Model::fingerprint() const {
   std::call_once(fingerprint_once_, [this] {
     const ModelConfig& c = config_;

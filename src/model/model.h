@@ -39,6 +39,10 @@ class Model {
   // 64 KiB of each matrix) — another checkpoint or quantization of the same architecture gives
   // other keys. 16 hex digits, computed on first use.
   const std::string& fingerprint() const;
+  // Prefaults a GGUF's mapped weights, once per model (io/mmap_file.h: MmapFile::populate), so a
+  // first prompt does not pay a page fault per 4 KiB of weights. Sessions call it; a model only
+  // inspected never reads its weights.
+  void populate_weights() const;
 
  private:
   Model();
@@ -54,6 +58,7 @@ class Model {
   std::unique_ptr<Tokenizer> tokenizer_;
   mutable std::once_flag fingerprint_once_;
   mutable std::string fingerprint_;
+  mutable std::once_flag populate_once_;
 };
 
 std::unique_ptr<Model> load_gguf_model(const std::string& path, bool load_tokenizer);

@@ -35,6 +35,7 @@ void keep_large_blocks_on_mmap() {
 Session::Session(const Model& model, const SessionOptions& opts)
     : model_(model), opts_(opts), forward_(model) {
   keep_large_blocks_on_mmap();
+  model.populate_weights();
   const ModelConfig& c = model.config();
   n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : c.n_ctx_train;
   SPARKV_CHECK(opts.prefill_chunk > 0, "prefill chunk must be positive");
