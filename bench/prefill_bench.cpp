@@ -25,12 +25,13 @@ using bench::randn;
 
 constexpr int kChunk = 512;
 
-// range(2): tokens (default the 512-token chunk); range(3) = 1: matmul_decode_batch (the batched
-// GEMV on the quantized rows) instead of matmul, for the small-T crossover.
+// range(2): tokens (default the 512-token chunk); range(3): 0 = matmul (what the forward pass
+// calls), 1 = matmul_decode_batch (the batched GEMV on the quantized rows), 2 = matmul_gemm (the
+// SGEMM path at any T) — the small-T crossover that sets kGemmMinTokens.
 void BM_ProjGemm(benchmark::State& state) {
   const int64_t rows = state.range(0), cols = state.range(1);
   const int T = state.range(2) > 0 ? static_cast<int>(state.range(2)) : kChunk;
-  const bool batch_gemv = state.range(3) == 1;
+  const int64_t path = state.range(3);
   Weight w;
   w.type = GgmlType::kQ8_0;
   w.rows = rows;
@@ -43,8 +44,10 @@ void BM_ProjGemm(benchmark::State& state) {
   const auto x = randn(static_cast<size_t>(T) * cols, 4);
   std::vector<float> y(static_cast<size_t>(T) * rows);
   for (auto _ : state) {
-    if (batch_gemv)
+    if (path == 1)
       matmul_decode_batch(w, x.data(), T, y.data());
+    else if (path == 2)
+      matmul_gemm(w, x.data(), T, y.data());
     else
       matmul(w, x.data(), T, y.data());
     benchmark::DoNotOptimize(y.data());
@@ -86,7 +89,7 @@ BENCHMARK(BM_ProjGemm)
     ->UseRealTime();
 // The crossover: a few tokens (a short prompt, a chat turn) through both paths.
 BENCHMARK(BM_ProjGemm)
-    ->ArgsProduct({{3072}, {1024}, {4, 8, 16, 32, 64}, {0, 1}})
+    ->ArgsProduct({{3072}, {1024}, {4, 8, 16, 32, 64}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_PrefillAttn)

@@ -6,9 +6,16 @@ ignore_eos, a fixed max_tokens), and reports generated tokens per second of wall
 clients, mean time to first token, the KV bytes each request held, and the server's peak RSS
 (VmHWM). Also measures the machine's memory bandwidth through `sparkv bench`'s probe.
 
-  /usr/bin/python3 bench/server_bench.py [-m MODEL] [--prompt-tokens 1024] [--max-tokens 64]
+  /usr/bin/python3 bench/server_bench.py [-m MODEL] [--prompt-words 900] [--max-tokens 64]
       [--requests 2] [--clients 1,4,16] [--press full --press snapkv:budget=512+spark:ratio=0.8]
+      [--conversation-tokens 8192 --conversation-budget 4GiB]
       [--out docs/results/server-throughput.md]
+
+With --conversation-tokens N: for each recipe, one `sparkv bench -d N` row on the same model gives
+the KV bytes an N-token conversation holds once prefilled (kv_bytes) and the peak its layer-major
+prefill needs (the memory plan the server reserves at admission: compressed cache + one dense
+layer); the table adds how many such conversations fit in --conversation-budget of KV — at rest,
+and while one more is being prefilled.
 """
 import argparse
 import http.client
@@ -66,6 +73,8 @@ def main():
     ap.add_argument("--press", action="append")
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--out", default="")
+    ap.add_argument("--conversation-tokens", type=int, default=0)
+    ap.add_argument("--conversation-budget", default="4GiB")
     a = ap.parse_args()
     presses = a.press or ["full", "snapkv:budget=512+spark:ratio=0.8"]
     clients = [int(x) for x in a.clients.split(",")]
@@ -119,6 +128,25 @@ def main():
     lines.append(f"Machine: measured bandwidth {probe['bandwidth_gbs']:.1f} GB/s, f32 FMA peak "
                  f"{probe['fma_peak_gflops']:.0f} GFLOP/s; model {os.path.basename(a.model)}; "
                  f"{a.requests} requests per client, {a.max_tokens} tokens each (ignore_eos), greedy.")
+    if a.conversation_tokens > 0:
+        units = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+        b = a.conversation_budget
+        budget = int(float(b[:-3]) * units[b[-3:]]) if b[-3:] in units else int(b)
+        lines += ["", f"{a.conversation_tokens}-token conversations in {b} of KV "
+                  f"(`sparkv bench -d {a.conversation_tokens}` per recipe on the same model):", "",
+                  "| recipe | KV bytes / conversation | dense f16 bytes | prefill peak (plan) | "
+                  "conversations at rest | with one more prefilling |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for press in presses:
+            j = json.loads(subprocess.run([a.cli, "bench", "-m", a.model, "-d", str(a.conversation_tokens),
+                                           "-p", "16", "-n", "4", "--press", press, "--json"],
+                                          capture_output=True, text=True, check=True).stdout)
+            r = j["rows"][0]
+            kv, plan = r["kv_bytes"], r["kv_plan_bytes"]
+            rest = budget // kv
+            busy = max(0, (budget - plan) // kv + (1 if plan <= budget else 0))
+            lines.append(f"| `{press}` | {kv:,} | {r['kv_bytes_dense_f16']:,} | {plan:,} | {rest} | {busy} |")
+            print(lines[-1], flush=True)
     table = "\n".join(lines)
     print(table)
     if a.out:

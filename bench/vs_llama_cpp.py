@@ -5,7 +5,8 @@ llama.cpp's CPU build comes from the npm registry (node-llama-cpp's prebuilt, lo
 addon; bench/llama_cpp/). Per depth, one `sparkv bench` process and one llama.cpp process make the
 same measurement: `fill` = the depth's random token ids prefilled, `pp` = 16 more prompt tokens,
 `tg` = the median of 32 greedy decode steps; both 2 threads, one after the other, nothing else
-running. Beside them, from the same run: the triad bandwidth (sparkv bench measures it before its
+running, both with spinning worker threads (llama.cpp's default; GOMP_SPINCOUNT for sparkv, what
+its CLI picks on an idle machine). Beside them, from the same run: the triad bandwidth (sparkv bench measures it before its
 row), the FMA peak, and the projection GEMMs' and prefill attention's GFLOP/s
 (build/sparkv_bench: BM_FmaPeak, BM_ProjGemm, BM_PrefillAttn).
 
@@ -34,6 +35,10 @@ def env_for(blas_core):
     env = dict(os.environ)
     if blas_core == "auto":
         env.pop("OPENBLAS_CORETYPE", None)
+    # The wait policy `sparkv` picks itself on an idle machine (threads spin briefly between
+    # parallel regions, as llama.cpp's thread pool does), set here so that a probe misreading the
+    # load right after the previous row cannot put a row to sleep between regions.
+    env.setdefault("GOMP_SPINCOUNT", "100000")
     return env
 
 
@@ -106,9 +111,26 @@ def report(rows, out):
         lines += ["", f"Kernels in the same run (`build/sparkv_bench`), FMA peak {peak:.0f} "
                   "GFLOP/s (2 threads):", "", "| kernel | GFLOP/s | share of FMA peak |",
                   "|---|---:|---:|"]
-        for name, g in k.items():
-            if name != "BM_FmaPeak":
-                lines.append(f"| {name} | {g:.0f} | {100 * g / peak:.0f}% |")
+        names = {"BM_ProjGemm/2048/1024/0/0": "q projection 2048 x 1024, 512 tokens",
+                 "BM_ProjGemm/1024/1024/0/0": "k / v projection 1024 x 1024, 512 tokens",
+                 "BM_ProjGemm/1024/2048/0/0": "o projection 1024 x 2048, 512 tokens",
+                 "BM_ProjGemm/3072/1024/0/0": "gate / up 3072 x 1024, 512 tokens",
+                 "BM_ProjGemm/1024/3072/0/0": "down 1024 x 3072, 512 tokens",
+                 "BM_PrefillAttn/0": "attention, 512 queries on 0 cached tokens",
+                 "BM_PrefillAttn/2048": "attention, 512 queries on 2,048 cached",
+                 "BM_PrefillAttn/7680": "attention, 512 queries on 7,680 cached"}
+        for name, label in names.items():
+            if name in k:
+                lines.append(f"| {label} | {k[name]:.0f} | {100 * k[name] / peak:.0f}% |")
+        small = [(t, k.get(f"BM_ProjGemm/3072/1024/{t}/1"), k.get(f"BM_ProjGemm/3072/1024/{t}/2"))
+                 for t in (4, 8, 16, 32, 64)]
+        if all(g and s_ for _, g, s_ in small):
+            lines += ["", "Few tokens (gate 3072 x 1024, Q8_0): GFLOP/s of the batched GEMV on the "
+                      "quantized rows / of SGEMM on dequantized tiles — matmul switches at 16 tokens:",
+                      "", "| tokens | " + " | ".join(str(t) for t, _, _ in small) + " |",
+                      "|---|" + "---:|" * len(small),
+                      "| batched GEMV | " + " | ".join(f"{g:.0f}" for _, g, _ in small) + " |",
+                      "| SGEMM | " + " | ".join(f"{s_:.0f}" for _, _, s_ in small) + " |"]
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n\nReproduce: see the docstring of `bench/vs_llama_cpp.py`.\n")
 

@@ -29,6 +29,11 @@ void matmul(const Weight& w, const float* x, int T, float* y) {
     gemv_batch(w.type, w.data, rows, cols, x, T, y);
     return;
   }
+  matmul_gemm(w, x, T, y);
+}
+
+void matmul_gemm(const Weight& w, const float* x, int T, float* y) {
+  const int64_t rows = w.rows, cols = w.cols;
   ensure_single_threaded_blas();
   // Tiles of up to 4 MiB of f32 (SGEMM repacks its blocks itself, so the tile need not fit L2;
   // each call repacks x too, so fewer, larger tiles: the 1 MiB tiles of before cost 15-20% on

@@ -14,6 +14,8 @@ namespace sparkv {
 // GEMV's bit for bit (matmul_decode_batch); from there on, SGEMM's rounding.
 constexpr int kGemmMinTokens = 16;
 void matmul(const Weight& w, const float* x, int T, float* y);
+// matmul's SGEMM path whatever T (benchmarks compare it with the GEMV's at small T).
+void matmul_gemm(const Weight& w, const float* x, int T, float* y);
 
 // The same product for T tokens of T different sequences at one decode step: every row equals
 // matmul(w, x_t, 1, y_t) bit for bit (the GEMV's dot per row), with each weight row read once.
