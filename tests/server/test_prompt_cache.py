@@ -1,6 +1,6 @@
 """The server's prompt cache over real HTTP: a repeated long prompt is restored instead of
 prefilled (usage.prompt_tokens_details.cached_tokens) with the same answer; a prompt that extends a
-cached one reuses it; with --cache-dir the entries survive a restart, `sparkv run --prompt-cache`
+cached one reuses it; a next turn that sends back the answer reuses the answer's cache too; with --cache-dir the entries survive a restart, `sparkv run --prompt-cache`
 reads them, and a corrupt file there is set aside while the request is still answered."""
 import glob
 import json
@@ -51,6 +51,32 @@ def test_repeat_and_extension_hit_the_cache():
         assert s.stop() == 0
 
 
+def test_next_turn_reuses_the_answer():
+    # A conversation: the second turn is the first prompt, the answer the server generated, and a
+    # new question. The entry stored when the first request finished holds prompt + answer, so
+    # the restored prefix goes past the first prompt; with the full cache (nothing compressed at
+    # the first turn that a fresh prefill of the second would keep) the answer equals a
+    # cache-less server's.
+    prompt = DOC.format(key=27183) + QUESTION
+    s = Server("--slots", "1", "--ctx-size", "2048")
+    try:
+        first = complete(s, prompt, press="full", n=12)
+        turn2 = prompt + first["choices"][0]["text"] + " Once more: " + QUESTION
+        second = complete(s, turn2, press="full", n=8)
+        cached = second["usage"]["prompt_tokens_details"]["cached_tokens"]
+        assert cached > first["usage"]["prompt_tokens"], (cached, first["usage"])
+        assert cached < second["usage"]["prompt_tokens"]
+    finally:
+        assert s.stop() == 0
+    s = Server("--slots", "1", "--ctx-size", "2048", "--prompt-cache-mem", "0")
+    try:
+        fresh = complete(s, turn2, press="full", n=8)
+        assert fresh["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+        assert fresh["choices"][0]["text"] == second["choices"][0]["text"]
+    finally:
+        assert s.stop() == 0
+
+
 def test_prompt_cache_off():
     s = Server("--prompt-cache-mem", "0")
     try:
@@ -70,8 +96,11 @@ def test_cache_dir_survives_restart_and_feeds_the_cli(tmp_path):
         first = complete(s, prompt)
     finally:
         assert s.stop() == 0
-    files = glob.glob(os.path.join(d, "*.sparkv"))
-    assert len(files) == 1
+    # Two entries: the prompt (stored after its prefill) and the prompt + the answer fed back
+    # (stored when the request finished); files are named <hash>-<tokens>.sparkv.
+    files = sorted(glob.glob(os.path.join(d, "*.sparkv")),
+                   key=lambda f: int(f.rsplit("-", 1)[1].split(".")[0]))
+    assert len(files) == 2
     s = Server("--cache-dir", d)
     try:
         again = complete(s, prompt)

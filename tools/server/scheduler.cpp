@@ -204,10 +204,14 @@ void Scheduler::start_session(Slot& slot, Job& job) {
   slot.session->prefill_and_compress(job.prompt, job.recipe, job.gen.sampling.seed);
   job.prefill_seconds =
       slot.session->timings().prefill_seconds + slot.session->timings().compress_seconds;
+  remember(*slot.session, spec);
+}
+
+void Scheduler::remember(api::Session& session, const std::string& spec) {
   if (!cache_.enabled()) return;
   std::vector<uint8_t> bytes;
   try {
-    bytes = slot.session->save_cache();
+    bytes = session.save_cache();
   } catch (const Error&) {
     return;  // a form that cannot be saved (SparK with decode_block=): not cached
   }
@@ -217,7 +221,7 @@ void Scheduler::start_session(Slot& slot, Job& job) {
     if (used + bytes.size() > opts_.kv_budget) return;
     cache_.shrink_to(opts_.kv_budget - used - bytes.size());
   }
-  cache_.store(spec, job.prompt, std::move(bytes));
+  cache_.store(spec, session.history(), std::move(bytes));
 }
 
 void Scheduler::finish(Slot& s) {
@@ -251,6 +255,11 @@ void Scheduler::finish(Slot& s) {
     fail_job(j, 500, err);
     return;
   }
+  // The conversation so far (prompt + the answer fed back): a next turn that sends it back with
+  // a new message restores it instead of prefilling the answer again. The reservation is
+  // released above, so the entry competes for the KV budget like any other.
+  if (!r.ids.empty() && s.session->history().size() > j.prompt.size())
+    remember(*s.session, j.recipe.spec());
   {
     std::lock_guard<std::mutex> lk(j.mu);
     j.result = std::move(r);

@@ -96,6 +96,9 @@ class Scheduler {
   // The slot's session for the job: restored from the prompt cache, else prefilled (and then
   // kept in the cache when the budget leaves it room).
   void start_session(Slot& slot, Job& job);
+  // Stores the session's cache in the prompt cache under its history (the prompt after a
+  // prefill; prompt + answer after a generation), within the KV budget.
+  void remember(api::Session& session, const std::string& spec);
 
   api::Model model_;
   SchedulerOptions opts_;
