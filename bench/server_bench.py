@@ -9,7 +9,7 @@ clients, mean time to first token, the KV bytes each request held, and the serve
   /usr/bin/python3 bench/server_bench.py [-m MODEL] [--prompt-words 900] [--max-tokens 64]
       [--requests 2] [--clients 1,4,16] [--press full --press snapkv:budget=512+spark:ratio=0.8]
       [--conversation-tokens 8192 --conversation-budget 4GiB]
-      [--out docs/results/server-throughput.md]
+      [--out docs/results/server-throughput/embedded.md]
 
 With --conversation-tokens N: for each recipe, one `sparkv bench -d N` row on the same model gives
 the KV bytes an N-token conversation holds once prefilled (kv_bytes) and the peak its layer-major
@@ -32,7 +32,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def start(cli, model, slots, ctx):
     p = subprocess.Popen([cli, "serve", "-m", model, "--port", "0", "--slots", str(slots),
                           "--queue", "64", "--ctx-size", str(ctx)], stderr=subprocess.PIPE, text=True)
-    m = re.search(r":(\d+) ", p.stderr.readline())
+    m = None
+    for _ in range(50):  # start-up notes may come before the address line
+        m = re.search(r":(\d+) ", p.stderr.readline())
+        if m:
+            break
     return p, int(m.group(1))
 
 

@@ -190,4 +190,15 @@ class Session {
   std::unique_ptr<State> s_;
 };
 
+// What a prompt-cache file holds, read from its header only (the whole file is checked when it
+// is loaded): the recipe it was compressed with and the tokens it covers. For indexing a
+// directory of files (the server's --cache-dir). Throws one line for a file that is not a prompt
+// cache, another version, or a header cut short.
+struct CacheFileInfo {
+  std::string recipe;
+  std::string model_name;
+  std::vector<int32_t> tokens;
+};
+CacheFileInfo read_cache_file_info(const std::string& path);
+
 }  // namespace sparkv::api

@@ -212,6 +212,11 @@ Session Session::load_cache_file(const Model& model, const std::string& path,
   return load_cache(model, read_file_bytes(path), opts, "prompt cache " + path);
 }
 
+CacheFileInfo read_cache_file_info(const std::string& path) {
+  CacheHeader h = read_cache_header(path);
+  return CacheFileInfo{std::move(h.recipe), std::move(h.model_name), std::move(h.history)};
+}
+
 KvReport Session::kv() const {
   KvReport k;
   k.bytes = s_->s->kv_bytes();

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
@@ -49,6 +50,51 @@ std::vector<uint8_t> save_cache_image(const Session& s, const std::string& recip
   for (const auto& c : s.caches()) save_layer_cache(*c, w);
   w.put<uint32_t>(crc32_of(out.data(), out.size()));
   return out;
+}
+
+CacheHeader read_cache_header(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("{}: cannot open: {}", path, std::strerror(errno));
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) fail("{}: cannot stat: {}", path, ec.message());
+  const auto get = [&](void* p, uint64_t n) {
+    f.read(static_cast<char*>(p), static_cast<std::streamsize>(n));
+    if (!f) fail("{}: truncated prompt cache header", path);
+  };
+  // Counts are bounded by the file's size before anything is allocated.
+  const auto count = [&](uint64_t elem) {
+    uint64_t n = 0;
+    get(&n, sizeof n);
+    if (n > size / elem) fail("{}: corrupt prompt cache header (count {})", path, n);
+    return n;
+  };
+  const auto str = [&] {
+    std::string out(count(1), '\0');
+    get(out.data(), out.size());
+    return out;
+  };
+  char magic[sizeof(kMagic)];
+  if (size < sizeof(kMagic) + 8) fail("{}: not a sparkv prompt cache (no SPARKVKV header)", path);
+  get(magic, sizeof magic);
+  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
+    fail("{}: not a sparkv prompt cache (no SPARKVKV header)", path);
+  uint32_t version = 0;
+  get(&version, sizeof version);
+  if (version != kCacheFileVersion)
+    fail("{}: prompt cache format version {}; this build reads version {}", path, version,
+         kCacheFileVersion);
+  CacheHeader h;
+  h.fingerprint = str();
+  h.model_name = str();
+  h.recipe = str();
+  uint8_t types[2];
+  int64_t n_past = 0;
+  get(types, sizeof types);
+  get(&n_past, sizeof n_past);
+  h.history.resize(count(sizeof(int32_t)));
+  get(h.history.data(), h.history.size() * sizeof(int32_t));
+  return h;
 }
 
 CacheImage load_cache_image(const uint8_t* data, size_t n, const std::string& what) {

@@ -37,6 +37,16 @@ struct CacheImage {
   std::vector<std::unique_ptr<LayerCache>> caches;
 };
 
+// What a file holds, from its header alone (through the history; the checksum covers the whole
+// file and is checked when it is loaded): for indexing a directory of files without reading
+// their caches. Throws one line for a file that is not a prompt cache, another version, or a
+// header cut short.
+struct CacheHeader {
+  std::string fingerprint, model_name, recipe;
+  std::vector<int32_t> history;
+};
+CacheHeader read_cache_header(const std::string& path);
+
 // Serialises a session's state under its model's fingerprint (Model::fingerprint); throws for a
 // cache form that cannot be saved.
 std::vector<uint8_t> save_cache_image(const Session& s, const std::string& recipe,

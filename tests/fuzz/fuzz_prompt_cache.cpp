@@ -3,12 +3,18 @@
 //   mode 0: the bytes as they are (magic, version and checksum checks)
 //   mode 1: the harness appends the right CRC-32, so mutations reach the structure parser and the
 //           SparK validation behind the checksum
+//   mode 2: the bytes as a file on disk through read_cache_header (the server's --cache-dir index
+//           reads only the header of each file)
 // A file that loads is then read back row by row and attended with one query per layer: anything
 // the validator lets through must be safe for the kernels.
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -20,7 +26,23 @@ using namespace sparkv;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   std::vector<uint8_t> file(data + 1, data + size);
-  if (data[0] % 2 == 1) {
+  if (data[0] % 3 == 2) {
+    static const std::string path =
+        "/tmp/fuzz_prompt_cache_" + std::to_string(getpid()) + ".sparkv";
+    {
+      std::ofstream f(path, std::ios::binary | std::ios::trunc);
+      f.write(reinterpret_cast<const char*>(file.data()),
+              static_cast<std::streamsize>(file.size()));
+    }
+    try {
+      const CacheHeader h = read_cache_header(path);
+      if (h.history.size() > file.size() / 4) __builtin_trap();  // bounded by the file
+    } catch (const Error& e) {
+      fuzz::note(e);
+    }
+    return 0;
+  }
+  if (data[0] % 3 == 1) {
     const uint32_t c = static_cast<uint32_t>(
         crc32(crc32(0L, Z_NULL, 0), file.data(), static_cast<uInt>(file.size())));
     file.resize(file.size() + 4);

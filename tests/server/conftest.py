@@ -17,9 +17,14 @@ class Server:
     def __init__(self, *args):
         self.proc = subprocess.Popen([CLI, "serve", "--port", "0", "-m", MODEL, *args],
                                      stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        m = re.search(r"http://([\d.]+):(\d+)", line)
-        assert m, f"no address in {line!r}"
+        # Start-up notes (a prompt-cache file set aside, ...) may come before the address line.
+        self.startup_lines = []
+        m = None
+        while m is None and len(self.startup_lines) < 50:
+            line = self.proc.stderr.readline()
+            assert line, f"the server exited: {self.startup_lines!r}"
+            self.startup_lines.append(line)
+            m = re.search(r"http://([\d.]+):(\d+)", line)
         self.host, self.port = m.group(1), int(m.group(2))
         self.key = None
         for i, a in enumerate(args):

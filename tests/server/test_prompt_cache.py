@@ -77,6 +77,33 @@ def test_next_turn_reuses_the_answer():
         assert s.stop() == 0
 
 
+def test_directory_prefixes_after_restart(tmp_path):
+    # After a restart the directory's files are indexed by their headers: a prompt that begins
+    # with a file's tokens (not only one that equals them) restores it, and the answer equals the
+    # one the first server gave for the same extended prompt from its memory entry.
+    d = str(tmp_path / "pc")
+    prompt = DOC.format(key=61403) + QUESTION
+    s = Server("--cache-dir", d)
+    try:
+        base = complete(s, prompt)
+        longer_before = complete(s, prompt + " 6", n=4)
+    finally:
+        assert s.stop() == 0
+    # a file that is not a prompt cache is set aside at start-up, not fatal
+    with open(os.path.join(d, "0000000000000000-5.sparkv"), "wb") as f:
+        f.write(b"not a cache")
+    s = Server("--cache-dir", d)
+    try:
+        longer = complete(s, prompt + " 6", n=4)
+        cached = longer["usage"]["prompt_tokens_details"]["cached_tokens"]
+        assert cached == base["usage"]["prompt_tokens"], (cached, base["usage"])
+        assert longer["choices"][0]["text"] == longer_before["choices"][0]["text"]
+        assert os.path.exists(os.path.join(d, "0000000000000000-5.sparkv.bad"))
+        assert any("not a sparkv prompt cache" in x for x in s.startup_lines)
+    finally:
+        assert s.stop() == 0
+
+
 def test_prompt_cache_off():
     s = Server("--prompt-cache-mem", "0")
     try:

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "sparkv/session.h"
+
 namespace sparkv::server {
 
 namespace {
@@ -26,6 +28,28 @@ uint64_t fnv1a(uint64_t h, const void* p, size_t n) {
 PromptCache::PromptCache(uint64_t capacity, std::string dir)
     : capacity_(capacity), dir_(std::move(dir)) {
   if (!dir_.empty()) std::filesystem::create_directories(dir_);
+  if (!dir_.empty() && enabled()) index_dir();
+}
+
+void PromptCache::index_dir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (!e.is_regular_file(ec) || e.path().extension() != ".sparkv") continue;
+    const std::string path = e.path().string();
+    try {
+      api::CacheFileInfo info = api::read_cache_file_info(path);
+      files_.push_back(FileEntry{std::move(info.recipe), std::move(info.tokens), path});
+    } catch (const std::exception& err) {
+      std::fprintf(stderr, "[sparkv] prompt cache: %s; set aside\n", err.what());
+      fs::rename(path, path + ".bad", ec);
+    }
+  }
+}
+
+size_t PromptCache::files_indexed() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return files_.size();
 }
 
 std::string PromptCache::file_for(const std::string& recipe,
@@ -45,13 +69,28 @@ std::optional<PromptCache::Hit> PromptCache::lookup(const std::string& recipe,
       if (it->recipe == recipe && begins(prompt, it->tokens) &&
           (best == lru_.end() || it->tokens.size() > best->tokens.size()))
         best = it;
-    if (best != lru_.end()) {
+    const size_t in_memory = best != lru_.end() ? best->tokens.size() : 0;
+    const FileEntry* file = nullptr;
+    for (const FileEntry& f : files_)
+      if (f.recipe == recipe && f.tokens.size() > in_memory && begins(prompt, f.tokens) &&
+          (file == nullptr || f.tokens.size() > file->tokens.size()))
+        file = &f;
+    if (file == nullptr && best != lru_.end()) {
       lru_.splice(lru_.begin(), lru_, best);
       ++hits_;
-      return Hit{best->bytes, best->tokens.size(), false};
+      return Hit{best->bytes, best->tokens.size(), false, ""};
+    }
+    if (file != nullptr) {
+      std::ifstream f(file->path, std::ios::binary);
+      if (f) {
+        auto bytes = std::make_shared<std::vector<uint8_t>>(std::istreambuf_iterator<char>(f),
+                                                            std::istreambuf_iterator<char>());
+        ++hits_;
+        return Hit{bytes, file->tokens.size(), true, file->path};
+      }
     }
   }
-  if (!dir_.empty()) {
+  if (!dir_.empty()) {  // written since start-up (by another replica): found by its name
     const std::string path = file_for(recipe, prompt);
     std::ifstream f(path, std::ios::binary);
     if (f) {
@@ -59,7 +98,7 @@ std::optional<PromptCache::Hit> PromptCache::lookup(const std::string& recipe,
                                                           std::istreambuf_iterator<char>());
       std::lock_guard<std::mutex> lk(mu_);
       ++hits_;
-      return Hit{bytes, prompt.size(), true};
+      return Hit{bytes, prompt.size(), true, path};
     }
   }
   std::lock_guard<std::mutex> lk(mu_);
@@ -83,6 +122,10 @@ void PromptCache::store(const std::string& recipe, const std::vector<int32_t>& t
     if (!f || ec) {
       std::fprintf(stderr, "[sparkv] prompt cache: cannot write %s\n", path.c_str());
       std::filesystem::remove(tmp, ec);
+    } else {
+      std::lock_guard<std::mutex> lk(mu_);
+      std::erase_if(files_, [&](const FileEntry& e) { return e.path == path; });
+      files_.push_back(FileEntry{recipe, tokens, path});
     }
   }
   std::lock_guard<std::mutex> lk(mu_);
@@ -97,11 +140,12 @@ void PromptCache::store(const std::string& recipe, const std::vector<int32_t>& t
   lru_.push_front(Entry{recipe, tokens, std::move(shared)});
 }
 
-void PromptCache::forget_file(const std::string& recipe, const std::vector<int32_t>& tokens) {
-  if (dir_.empty()) return;
+void PromptCache::forget_file(const std::string& path) {
+  if (dir_.empty() || path.empty()) return;
   std::error_code ec;
-  const std::string path = file_for(recipe, tokens);
   std::filesystem::rename(path, path + ".bad", ec);  // kept for inspection, never read again
+  std::lock_guard<std::mutex> lk(mu_);
+  std::erase_if(files_, [&](const FileEntry& e) { return e.path == path; });
 }
 
 void PromptCache::evict_to(uint64_t bytes) {

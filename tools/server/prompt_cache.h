@@ -6,9 +6,12 @@
 // scheduler's KV budget, which entries share with the slots — needs the room.
 //
 // With a directory (--cache-dir) every entry is also written there as a file named by a hash of
-// its recipe and tokens, which `sparkv run --prompt-cache` reads too; a request whose whole
-// prompt matches such a file restores it after a restart. A corrupt or foreign file in the
-// directory is skipped (and reported on stderr), never served and never fatal.
+// its recipe and tokens, which `sparkv run --prompt-cache` reads too. The files found there at
+// start-up are indexed by their headers (recipe and tokens, api::read_cache_file_info), so after
+// a restart a prompt that begins with a file's tokens restores it like an entry in memory; a
+// file another replica writes later is found when a prompt matches it whole (by its name). A
+// corrupt or foreign file is set aside (renamed .bad, reported on stderr), never served and
+// never fatal.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +33,10 @@ class PromptCache {
     std::shared_ptr<const std::vector<uint8_t>> bytes;
     size_t n_tokens = 0;
     bool from_disk = false;
+    std::string path;  // the file it was read from (from_disk)
   };
-  // The longest entry under `recipe` whose tokens begin `prompt` (memory, then the directory for
-  // the whole prompt).
+  // The longest entry under `recipe` whose tokens begin `prompt`, in memory or among the files of
+  // the directory (then a file for the whole prompt by its name).
   std::optional<Hit> lookup(const std::string& recipe, const std::vector<int32_t>& prompt);
   // Keeps `bytes` for the prompt `tokens` (replacing an entry of the same key), evicting least
   // recently used entries beyond the capacity; writes the file when a directory is set.
@@ -40,8 +44,9 @@ class PromptCache {
              std::vector<uint8_t> bytes);
   // Evicts least recently used entries until at most `bytes` remain; returns what was freed.
   uint64_t shrink_to(uint64_t bytes);
-  // A file of the directory that failed to load: removed from the directory's index of names.
-  void forget_file(const std::string& recipe, const std::vector<int32_t>& tokens);
+  // A file of the directory that failed to load: renamed .bad and dropped from the index.
+  void forget_file(const std::string& path);
+  size_t files_indexed() const;
 
   bool enabled() const { return capacity_ > 0; }
   uint64_t bytes() const;
@@ -57,12 +62,19 @@ class PromptCache {
     std::vector<int32_t> tokens;
     std::shared_ptr<const std::vector<uint8_t>> bytes;
   };
+  struct FileEntry {
+    std::string recipe;
+    std::vector<int32_t> tokens;
+    std::string path;
+  };
   void evict_to(uint64_t bytes);  // mu_ held
+  void index_dir();
 
   uint64_t capacity_;
   std::string dir_;
   mutable std::mutex mu_;
-  std::list<Entry> lru_;  // front = most recently used
+  std::list<Entry> lru_;          // front = most recently used
+  std::vector<FileEntry> files_;  // the directory's files by header
   uint64_t bytes_ = 0, hits_ = 0, misses_ = 0;
 };
 

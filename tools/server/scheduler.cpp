@@ -197,7 +197,7 @@ void Scheduler::start_session(Slot& slot, Job& job) {
     } catch (const Error& e) {
       // Never fatal and never served: the file is set aside and the prompt prefilled.
       std::fprintf(stderr, "[sparkv] %s; prefilling instead\n", e.what());
-      if (hit->from_disk) cache_.forget_file(spec, job.prompt);
+      if (hit->from_disk) cache_.forget_file(hit->path);
     }
   }
   slot.session = std::make_unique<api::Session>(model_, so);
