@@ -39,7 +39,7 @@ const seed = Number(arg("seed", "1"));
 const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error,
                               maxThreads: threads});
 const model = await llama.loadModel({modelPath: model_path, gpuLayers: 0, useMmap: true});
-const vocab = model.tokens ? model.fileInfo.metadata.tokenizer.ggml.tokens.length : 0;
+const vocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;  // the GGUF's vocabulary
 const avoid = new Set([model.tokens.bos, model.tokens.eos].filter((t) => t != null));
 
 for (const depth of depths) {

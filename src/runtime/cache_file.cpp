@@ -28,6 +28,17 @@ uint32_t crc32_of(const uint8_t* p, size_t n) {
   return static_cast<uint32_t>(c);
 }
 
+// The magic and version at the start of a file (12 bytes, present).
+void check_preamble(const uint8_t* head, const std::string& what) {
+  if (std::memcmp(head, kMagic, sizeof(kMagic)) != 0)
+    fail("{}: not a sparkv prompt cache (no SPARKVKV header)", what);
+  uint32_t version;
+  std::memcpy(&version, head + sizeof(kMagic), sizeof version);
+  if (version != kCacheFileVersion)
+    fail("{}: prompt cache format version {}; this build reads version {}", what, version,
+         kCacheFileVersion);
+}
+
 }  // namespace
 
 std::vector<uint8_t> save_cache_image(const Session& s, const std::string& recipe,
@@ -74,16 +85,10 @@ CacheHeader read_cache_header(const std::string& path) {
     get(out.data(), out.size());
     return out;
   };
-  char magic[sizeof(kMagic)];
   if (size < sizeof(kMagic) + 8) fail("{}: not a sparkv prompt cache (no SPARKVKV header)", path);
-  get(magic, sizeof magic);
-  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
-    fail("{}: not a sparkv prompt cache (no SPARKVKV header)", path);
-  uint32_t version = 0;
-  get(&version, sizeof version);
-  if (version != kCacheFileVersion)
-    fail("{}: prompt cache format version {}; this build reads version {}", path, version,
-         kCacheFileVersion);
+  uint8_t head[sizeof(kMagic) + 4];
+  get(head, sizeof head);
+  check_preamble(head, path);
   CacheHeader h;
   h.fingerprint = str();
   h.model_name = str();
@@ -98,14 +103,10 @@ CacheHeader read_cache_header(const std::string& path) {
 }
 
 CacheImage load_cache_image(const uint8_t* data, size_t n, const std::string& what) {
-  if (n < sizeof(kMagic) + 8 || std::memcmp(data, kMagic, sizeof(kMagic)) != 0)
-    fail("{}: not a sparkv prompt cache (no SPARKVKV header)", what);
+  if (n < sizeof(kMagic) + 8) fail("{}: not a sparkv prompt cache (no SPARKVKV header)", what);
+  check_preamble(data, what);
   ByteReader r(data, n - 4, what);
-  r.skip(sizeof(kMagic));
-  const uint32_t version = r.get<uint32_t>();
-  if (version != kCacheFileVersion)
-    fail("{}: prompt cache format version {}; this build reads version {}", what, version,
-         kCacheFileVersion);
+  r.skip(sizeof(kMagic) + 4);
   uint32_t stored;
   std::memcpy(&stored, data + n - 4, 4);
   if (crc32_of(data, n - 4) != stored)

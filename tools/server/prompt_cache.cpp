@@ -62,6 +62,10 @@ std::string PromptCache::file_for(const std::string& recipe,
 std::optional<PromptCache::Hit> PromptCache::lookup(const std::string& recipe,
                                                     const std::vector<int32_t>& prompt) {
   if (!enabled()) return std::nullopt;
+  // Files to try, best first: the longest indexed file beyond the best memory entry, then a file
+  // for the whole prompt by its name (written since start-up, by another replica). Read outside
+  // the lock: a file can be hundreds of MiB.
+  std::vector<std::pair<std::string, size_t>> files;
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto best = lru_.end();
@@ -80,30 +84,31 @@ std::optional<PromptCache::Hit> PromptCache::lookup(const std::string& recipe,
       ++hits_;
       return Hit{best->bytes, best->tokens.size(), false, ""};
     }
-    if (file != nullptr) {
-      std::ifstream f(file->path, std::ios::binary);
-      if (f) {
-        auto bytes = std::make_shared<std::vector<uint8_t>>(std::istreambuf_iterator<char>(f),
-                                                            std::istreambuf_iterator<char>());
-        ++hits_;
-        return Hit{bytes, file->tokens.size(), true, file->path};
-      }
-    }
+    if (file != nullptr) files.emplace_back(file->path, file->tokens.size());
   }
-  if (!dir_.empty()) {  // written since start-up (by another replica): found by its name
-    const std::string path = file_for(recipe, prompt);
+  if (!dir_.empty()) files.emplace_back(file_for(recipe, prompt), prompt.size());
+  for (const auto& [path, n_tokens] : files) {
     std::ifstream f(path, std::ios::binary);
-    if (f) {
-      auto bytes = std::make_shared<std::vector<uint8_t>>(std::istreambuf_iterator<char>(f),
-                                                          std::istreambuf_iterator<char>());
-      std::lock_guard<std::mutex> lk(mu_);
-      ++hits_;
-      return Hit{bytes, prompt.size(), true, path};
-    }
+    if (!f) continue;
+    auto bytes = std::make_shared<std::vector<uint8_t>>(std::istreambuf_iterator<char>(f),
+                                                        std::istreambuf_iterator<char>());
+    std::lock_guard<std::mutex> lk(mu_);
+    ++hits_;
+    return Hit{std::move(bytes), n_tokens, true, path};
   }
   std::lock_guard<std::mutex> lk(mu_);
   ++misses_;
   return std::nullopt;
+}
+
+bool PromptCache::touch(const std::string& recipe, const std::vector<int32_t>& tokens) {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto it = lru_.begin(); it != lru_.end(); ++it)
+    if (it->recipe == recipe && it->tokens == tokens) {
+      lru_.splice(lru_.begin(), lru_, it);
+      return true;
+    }
+  return false;
 }
 
 void PromptCache::store(const std::string& recipe, const std::vector<int32_t>& tokens,

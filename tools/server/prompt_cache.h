@@ -42,6 +42,10 @@ class PromptCache {
   // recently used entries beyond the capacity; writes the file when a directory is set.
   void store(const std::string& recipe, const std::vector<int32_t>& tokens,
              std::vector<uint8_t> bytes);
+  // An entry of exactly this recipe and token sequence is held: marks it most recently used and
+  // returns true (its bytes would be the same: the forward pass is deterministic), so the caller
+  // need not serialise the session again.
+  bool touch(const std::string& recipe, const std::vector<int32_t>& tokens);
   // Evicts least recently used entries until at most `bytes` remain; returns what was freed.
   uint64_t shrink_to(uint64_t bytes);
   // A file of the directory that failed to load: renamed .bad and dropped from the index.

@@ -208,7 +208,8 @@ void Scheduler::start_session(Slot& slot, Job& job) {
 }
 
 void Scheduler::remember(api::Session& session, const std::string& spec) {
-  if (!cache_.enabled()) return;
+  // A repeated request ends in the same tokens: its entry is there already.
+  if (!cache_.enabled() || cache_.touch(spec, session.history())) return;
   std::vector<uint8_t> bytes;
   try {
     bytes = session.save_cache();
