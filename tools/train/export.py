@@ -9,6 +9,8 @@ writes
                                 tokenizer_config.json (ChatML chat template)
     models/sparkv-tiny-f16.gguf   arch llama (Q/K rows permuted as llama.cpp does), F16 weights
     models/sparkv-tiny-q8_0.gguf  the same in Q8_0
+(--name sets the stem: --name sparkv-tiny-learned --tokenizer tools/train/tokenizer-l3/tokenizer.json
+for the learned model of issue 18)
 with the tokenizer embedded in the GGUF files (tokenizer.ggml.model gpt2, pre qwen2, tokens,
 token_type, merges, bos/eos ids, add_bos_token, chat template). Uses tools/pylib/sparkv_py
 (hf_export, gguf_export) for the file formats. --check re-reads the outputs and compares the
@@ -29,7 +31,6 @@ from sparkv_gen.bpe import Tokenizer  # noqa: E402
 from sparkv_py.gguf_export import load_gguf_as_hf, write_gguf  # noqa: E402
 from sparkv_py.hf_export import make_config, read_hf_folder, write_hf_folder  # noqa: E402
 
-NAME = "sparkv-tiny"
 
 
 def hf_config(c: Config):
@@ -69,7 +70,10 @@ def main():
     ap.add_argument("--hf-dtype", default="F16", choices=["F32", "F16", "BF16"])
     ap.add_argument("--gguf-types", default="F16,Q8_0")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--name", default="sparkv-tiny",
+                    help="file-name stem and general.name (sparkv-tiny-learned for run8)")
     a = ap.parse_args()
+    NAME = a.name
 
     ck = torch.load(a.ckpt, map_location="cpu")
     cfg = Config(**ck["config"])
