@@ -14,5 +14,5 @@ $py tests/golden/make_model_parity.py --model-dir models
 $py tests/golden/make_press_model_case.py --model-dir models
 bin=${BUILD:-build}
 OMP_WAIT_POLICY=passive "$bin/sparkv_tests" \
-  --gtest_filter='ModelParity.*:PressModel.*:PressEviction.*:PressThink.*' 2>&1 | tail -3
+  --gtest_filter='*ModelParity.*:PressModel.*:PressEviction.*:PressThink.*' 2>&1 | tail -3
 du -ch models/sparkv-tiny-f16.gguf models/sparkv-tiny-q8_0.gguf models/sparkv-tiny-hf | tail -1

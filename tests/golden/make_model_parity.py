@@ -2,6 +2,8 @@
 """Logit-parity fixture for the embedded model (tests/unit/model_parity_test.cpp).
 
     /usr/bin/python3 tests/golden/make_model_parity.py --model-dir models [--out tests/golden/model/parity.json]
+    /usr/bin/python3 tests/golden/make_model_parity.py --model-dir models --name sparkv-tiny-learned \
+        --out tests/golden/model/parity-learned.json
 
 Builds 20 held-out prompts (evaluation seeds EVAL_SEED_BASE + i, which training never draws): 17
 task samples over every task of tools/train/sparkv_gen at lengths 128..1024 and 3 prose documents
@@ -51,9 +53,10 @@ def prompts(md):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model-dir", default=DEFAULT_MODEL_DIR)
+    ap.add_argument("--name", default="sparkv-tiny", help="file stem of the exported model")
     ap.add_argument("--out", default=os.path.join(HERE, "model", "parity.json"))
     a = ap.parse_args()
-    md = ModelDir(a.model_dir)
+    md = ModelDir(a.model_dir, a.name)
     cases = []
     t0 = time.time()
     hf_norms = 0.0

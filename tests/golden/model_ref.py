@@ -57,11 +57,12 @@ def sha256(path):
 class ModelDir:
     """The exported model folder as tools/train/export.py writes it."""
 
-    def __init__(self, path):
+    def __init__(self, path, name=NAME):
         self.path = os.path.abspath(path)
-        self.hf = os.path.join(self.path, f"{NAME}-hf")
-        self.gguf_f16 = os.path.join(self.path, f"{NAME}-f16.gguf")
-        self.gguf_q8_0 = os.path.join(self.path, f"{NAME}-q8_0.gguf")
+        self.name = name
+        self.hf = os.path.join(self.path, f"{name}-hf")
+        self.gguf_f16 = os.path.join(self.path, f"{name}-f16.gguf")
+        self.gguf_q8_0 = os.path.join(self.path, f"{name}-q8_0.gguf")
         for p in (self.hf, self.gguf_f16):
             if not os.path.exists(p):
                 raise SystemExit(f"{p} is missing (export the model with tools/train/export.py)")

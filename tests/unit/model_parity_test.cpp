@@ -1,43 +1,60 @@
-// The embedded model (models/sparkv-tiny-*.gguf) against the independent float64 reference on its
-// own exported HF folder (tests/golden/make_model_parity.py): 20 held-out prompts, the logits of
-// the last two positions — the second-to-last from the prefill (chunked SGEMM path), the last from
-// a one-token decode step (GEMV path). The fixture belongs to one exact GGUF file (sha256); the
-// model files are not in the repository until training ends, so the tests skip when they are
-// absent and fail when they differ from the fixture's (rerun the script).
+// The exported models (models/sparkv-tiny-*.gguf, and the learned one of issue 18,
+// models/sparkv-tiny-learned-*) against the independent float64 reference on their own exported HF
+// folders (tests/golden/make_model_parity.py): 20 held-out prompts, the logits of the last two
+// positions — the second-to-last from the prefill (chunked SGEMM path), the last from a one-token
+// decode step (GEMV path). A fixture belongs to one exact GGUF file (sha256); a model's tests skip
+// when its files are absent and fail when they differ from the fixture's (rerun the script). Also:
+// each model loads from its HF folder with the same greedy output as from its F16 GGUF.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "model/model.h"
 #include "press_fixture_util.h"
+#include "runtime/generate.h"
 #include "runtime/session.h"
+#include "sample/sampler.h"
 #include "sha256_util.h"
 
 namespace sparkv {
 namespace {
 
 const std::string kModelDir = std::string(SPARKV_SOURCE_DIR) + "/models/";
-const char* kRegen =
-    "regenerate the fixture: /usr/bin/python3 tests/golden/make_model_parity.py --model-dir models";
 
-const nlohmann::json& fixture() {
-  static const nlohmann::json j = [] {
-    std::ifstream in(std::string(SPARKV_SOURCE_DIR) + "/tests/golden/model/parity.json");
-    if (!in) throw std::runtime_error("missing tests/golden/model/parity.json");
-    return nlohmann::json::parse(in);
-  }();
-  return j;
+// One exported model: its file stem under models/ and its fixture under tests/golden/model/.
+struct Exported {
+  const char* stem;
+  const char* fixture;
+};
+
+std::ostream& operator<<(std::ostream& os, const Exported& e) { return os << e.stem; }
+
+std::string regen(const Exported& e) {
+  return std::string("regenerate the fixture: /usr/bin/python3 tests/golden/make_model_parity.py "
+                     "--model-dir models --name ") +
+         e.stem + " --out tests/golden/model/" + e.fixture;
+}
+
+const nlohmann::json& fixture(const Exported& e) {
+  static std::map<std::string, nlohmann::json> cache;
+  auto it = cache.find(e.fixture);
+  if (it != cache.end()) return it->second;
+  const std::string path = std::string(SPARKV_SOURCE_DIR) + "/tests/golden/model/" + e.fixture;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("missing " + path + "; " + regen(e));
+  return cache.emplace(e.fixture, nlohmann::json::parse(in)).first->second;
 }
 
 // "" when `file` is present and is the one the fixture was made from; otherwise why not.
-std::string check_file(const std::string& file, const char* sha_key) {
-  const std::string path = kModelDir + file;
+std::string check_file(const Exported& e, const std::string& suffix, const char* sha_key) {
+  const std::string path = kModelDir + e.stem + suffix;
   if (!std::filesystem::exists(path)) return "absent";
-  const auto& m = fixture()["model"];
+  const auto& m = fixture(e)["model"];
   if (!m.contains(sha_key)) return std::string("the fixture has no ") + sha_key;
   const std::string got = test::sha256_file(path);
   if (got != m[sha_key].get<std::string>())
@@ -51,8 +68,8 @@ struct Parity {
   int argmax_mismatch = 0;  // positions whose top-1 id differs from the reference's
 };
 
-Parity measure(const Model& model, KvTypes kv) {
-  const auto& fx = fixture();
+Parity measure(const Exported& e, const Model& model, KvTypes kv) {
+  const auto& fx = fixture(e);
   const int V = model.config().n_vocab;
   EXPECT_EQ(V, fx["n_vocab"].get<int>());
   Parity p;
@@ -90,41 +107,94 @@ void report(const char* what, const Parity& p) {
               p.max_err, p.worst.c_str(), p.argmax_mismatch);
 }
 
-TEST(ModelParity, F16GgufF32CacheMatchesReference) {
-  const std::string why = check_file("sparkv-tiny-f16.gguf", "gguf_f16_sha256");
-  if (why == "absent") GTEST_SKIP() << "models/sparkv-tiny-f16.gguf is absent (not exported yet)";
-  ASSERT_EQ(why, "") << "models/sparkv-tiny-f16.gguf: " << why << "; " << kRegen;
-  const auto model = Model::load(kModelDir + "sparkv-tiny-f16.gguf", false);
-  ASSERT_EQ(fixture()["cases"].size(), 20u);
-  const Parity p = measure(*model, {KvDtype::kF32, KvDtype::kF32});
+class ModelParity : public ::testing::TestWithParam<Exported> {
+ protected:
+  // Loads models/<stem><suffix> when it is the fixture's file; skips when it is absent.
+  std::unique_ptr<Model> load(const std::string& suffix, const char* sha_key) {
+    const Exported& e = GetParam();
+    const std::string why = check_file(e, suffix, sha_key);
+    if (why == "absent") {
+      skipped_ = true;
+      return nullptr;
+    }
+    EXPECT_EQ(why, "") << "models/" << e.stem << suffix << ": " << why << "; " << regen(e);
+    if (!why.empty()) return nullptr;
+    return Model::load(kModelDir + e.stem + suffix, false);
+  }
+  bool skipped_ = false;
+};
+
+#define SPARKV_LOAD_OR_SKIP(var, suffix, key)                                        \
+  const auto var = load(suffix, key);                                                \
+  if (skipped_) GTEST_SKIP() << "models/" << GetParam().stem << suffix << " is absent"; \
+  ASSERT_NE(var, nullptr)
+
+TEST_P(ModelParity, F16GgufF32CacheMatchesReference) {
+  SPARKV_LOAD_OR_SKIP(model, "-f16.gguf", "gguf_f16_sha256");
+  const auto& fx = fixture(GetParam());
+  ASSERT_EQ(fx["cases"].size(), 20u);
+  const Parity p = measure(GetParam(), *model, {KvDtype::kF32, KvDtype::kF32});
   report("F16 GGUF, f32 KV cache", p);
   RecordProperty("max_abs_dlogit", std::to_string(p.max_err));
-  EXPECT_LE(p.max_err, fixture()["tolerance"]["f32_cache"].get<double>()) << p.worst;
+  EXPECT_LE(p.max_err, fx["tolerance"]["f32_cache"].get<double>()) << p.worst;
+  EXPECT_EQ(p.argmax_mismatch, 0);
 }
 
 // The default f16 cache rounds every cached K/V element (relative 2^-11).
-TEST(ModelParity, F16GgufF16CacheMatchesReference) {
-  const std::string why = check_file("sparkv-tiny-f16.gguf", "gguf_f16_sha256");
-  if (why == "absent") GTEST_SKIP() << "models/sparkv-tiny-f16.gguf is absent (not exported yet)";
-  ASSERT_EQ(why, "") << "models/sparkv-tiny-f16.gguf: " << why << "; " << kRegen;
-  const auto model = Model::load(kModelDir + "sparkv-tiny-f16.gguf", false);
-  const Parity p = measure(*model, {KvDtype::kF16, KvDtype::kF16});
+TEST_P(ModelParity, F16GgufF16CacheMatchesReference) {
+  SPARKV_LOAD_OR_SKIP(model, "-f16.gguf", "gguf_f16_sha256");
+  const Parity p = measure(GetParam(), *model, {KvDtype::kF16, KvDtype::kF16});
   report("F16 GGUF, f16 KV cache", p);
   RecordProperty("max_abs_dlogit", std::to_string(p.max_err));
-  EXPECT_LE(p.max_err, fixture()["tolerance"]["f16_cache"].get<double>()) << p.worst;
+  EXPECT_LE(p.max_err, fixture(GetParam())["tolerance"]["f16_cache"].get<double>()) << p.worst;
 }
 
 // Q8_0 weights against the F16 reference: the quantisation error, bounded loosely.
-TEST(ModelParity, Q8_0GgufIsClose) {
-  const std::string why = check_file("sparkv-tiny-q8_0.gguf", "gguf_q8_0_sha256");
-  if (why == "absent") GTEST_SKIP() << "models/sparkv-tiny-q8_0.gguf is absent (not exported yet)";
-  ASSERT_EQ(why, "") << "models/sparkv-tiny-q8_0.gguf: " << why << "; " << kRegen;
-  const auto model = Model::load(kModelDir + "sparkv-tiny-q8_0.gguf", false);
-  const Parity p = measure(*model, {KvDtype::kF32, KvDtype::kF32});
+TEST_P(ModelParity, Q8_0GgufIsClose) {
+  SPARKV_LOAD_OR_SKIP(model, "-q8_0.gguf", "gguf_q8_0_sha256");
+  const Parity p = measure(GetParam(), *model, {KvDtype::kF32, KvDtype::kF32});
   report("Q8_0 GGUF, f32 KV cache", p);
   RecordProperty("max_abs_dlogit", std::to_string(p.max_err));
-  EXPECT_LE(p.max_err, fixture()["tolerance"]["q8_0"].get<double>()) << p.worst;
+  EXPECT_LE(p.max_err, fixture(GetParam())["tolerance"]["q8_0"].get<double>()) << p.worst;
 }
+
+// The HF folder (F16 matrices, F16 norm weights) and the F16 GGUF (the same matrices, F32 norms):
+// greedy decoding from the fixture's task prompts gives the same tokens. 16 tokens covers every
+// generated task's answer.
+TEST_P(ModelParity, HfFolderGreedyMatchesGguf) {
+  SPARKV_LOAD_OR_SKIP(gguf, "-f16.gguf", "gguf_f16_sha256");
+  const std::string hf_dir = kModelDir + GetParam().stem + "-hf";
+  ASSERT_TRUE(std::filesystem::exists(hf_dir + "/model.safetensors")) << hf_dir;
+  const auto hf = Model::load(hf_dir, false);
+  ASSERT_EQ(hf->config().head_dim, gguf->config().head_dim);
+  ASSERT_EQ(hf->config().n_head_kv, gguf->config().n_head_kv);
+  int compared = 0;
+  for (const auto& c : fixture(GetParam())["cases"]) {
+    const std::string label = c["label"].get<std::string>();
+    if (label.rfind("prose/", 0) == 0) continue;  // task prompts: the answer follows the prompt
+    const auto ids = c["ids"].get<std::vector<int32_t>>();
+    std::vector<std::vector<int32_t>> out;
+    for (const Model* m : {gguf.get(), hf.get()}) {
+      Session s(*m, SessionOptions{});
+      SamplerParams sp;
+      sp.temperature = 0.0f;
+      Sampler sampler(sp);
+      GenerateOptions go;
+      go.n_predict = 16;
+      out.push_back(generate(s, ids, sampler, go).ids);
+    }
+    EXPECT_EQ(out[0], out[1]) << label;
+    if (++compared == 8) break;  // 8 prompts up to 1,024 tokens keep the test at seconds
+  }
+  EXPECT_EQ(compared, 8);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ModelParity,
+                         ::testing::Values(Exported{"sparkv-tiny", "parity.json"},
+                                           Exported{"sparkv-tiny-learned", "parity-learned.json"}),
+                         [](const ::testing::TestParamInfo<Exported>& i) {
+                           return i.index == 0 ? std::string("shipped") : std::string("learned");
+                         });
 
 }  // namespace
 }  // namespace sparkv
