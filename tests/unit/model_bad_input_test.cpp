@@ -175,6 +175,7 @@ TEST(CliBadInput, OneLineErrorAndExitStatusOne) {
       {"run -m " + good, "exactly one of -p TEXT or -f FILE"},
       {"run -m " + good + " -f " + dir.file("nofile.txt"), "cannot open"},
       {"inspect -m " + garbage, "garbage.gguf"},
+      {"inspect -m no-such-shipped-model", "no-such-shipped-model: no such file"},
       {"bench -m " + good + " -d x", "--depth"},
   };
   for (const Case& c : cases) {
@@ -183,6 +184,25 @@ TEST(CliBadInput, OneLineErrorAndExitStatusOne) {
     EXPECT_EQ(err.rfind("sparkv: error: ", 0), 0u) << c.args << "\n" << err;
     EXPECT_NE(err.find(c.want), std::string::npos) << c.args << "\n" << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line: " << err;
+  }
+}
+
+// -m also takes the name of a model shipped in models/ (NAME.gguf, NAME-f16.gguf, folder NAME).
+TEST(CliModelName, ShippedNamesResolve) {
+  const std::string models = std::string(SPARKV_SOURCE_DIR) + "/models/";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"sparkv-tiny", "sparkv-tiny-f16.gguf (gguf)"},
+      {"sparkv-tiny-q8_0", "sparkv-tiny-q8_0.gguf (gguf)"},
+      {"sparkv-tiny-hf", "sparkv-tiny-hf (hf)"}};
+  for (const auto& [name, want] : cases) {
+    TempDir dir;
+    const std::string out = dir.file("out.txt");
+    const std::string cmd = std::string(SPARKV_CLI_PATH) + " inspect --no-tensors -m " + name + " >" + out;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream in(out);
+    std::string first;
+    std::getline(in, first);
+    EXPECT_NE(first.find(models + want), std::string::npos) << name << ": " << first;
   }
 }
 

@@ -24,6 +24,11 @@ template <typename... Args>
 // The embedded default model, used when -m is omitted: $SPARKV_MODEL, else models/<name> next to
 // the binary's parent folder, else the source tree's models/.
 std::string default_model_path();
+// What -m names: empty -> default_model_path(); an existing path -> itself; otherwise the name of
+// a model shipped in the models/ folder ("sparkv-tiny-learned", "sparkv-tiny-learned-q8_0",
+// "sparkv-tiny-learned-hf": NAME.gguf, NAME-f16.gguf or the folder NAME, first found); otherwise
+// the argument unchanged, so the loader's error names it.
+std::string resolve_model(const std::string& arg);
 std::string read_file(const std::string& path);
 
 void register_run(CLI::App& app);

@@ -87,7 +87,7 @@ struct Row {
 void bench(const BenchArgs& a) {
   api::set_threads(a.threads);
   CLI_CHECK(a.n_prompt > 0 && a.n_gen > 0, "-p and -n must be positive");
-  const std::string path = a.model.empty() ? default_model_path() : a.model;
+  const std::string path = resolve_model(a.model);
   const api::Model model = api::Model::load(path);
   const std::vector<int64_t> depths = parse_list(a.depths);
   const uint64_t kv_mem_limit =
@@ -234,7 +234,7 @@ void register_bench(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "bench", "Prompt/generation speed at context depths, per press, with GB/s");
   c->add_option("-m,--model", a->model,
-                "GGUF file or Hugging Face folder (default: embedded model)");
+                "GGUF file, Hugging Face folder or shipped model name (default: embedded model)");
   c->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens processed on top of the context (pp)")
       ->capture_default_str();
   c->add_option("-n,--n-gen", a->n_gen, "Tokens generated (tg); the median step is reported")

@@ -56,7 +56,7 @@ void run(const EvalArgs& a) {
   api::set_threads(a.threads);
   CLI_CHECK(!a.out.empty(), "eval: --out DIR is required (or --report DIR)");
   CLI_CHECK(!a.lengths.empty(), "eval: --length L[,L...] is required");
-  const std::string model_path = a.model.empty() ? default_model_path() : a.model;
+  const std::string model_path = resolve_model(a.model);
   const api::Model model = api::Model::load(model_path, {.tokenizer = a.tokenizer});
   model.tokenizer();  // throws naming the model when it carries none
   for (int64_t L : a.lengths)
@@ -110,7 +110,7 @@ void register_eval(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "eval", "Score KV-compression recipes on long-context suites (one prefill per sample)");
   c->add_option("-m,--model", a->model,
-                "GGUF file or Hugging Face folder (default: embedded model)");
+                "GGUF file, Hugging Face folder or shipped model name (default: embedded model)");
   c->add_option("--tokenizer", a->tokenizer,
                 "tokenizer.json (or its folder) to use instead of the model's");
   c->add_option("--suite", a->suite,

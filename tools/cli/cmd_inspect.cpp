@@ -18,7 +18,7 @@ struct InspectArgs {
 };
 
 void inspect(const InspectArgs& a) {
-  const std::string path = a.model.empty() ? default_model_path() : a.model;
+  const std::string path = resolve_model(a.model);
   const api::Model m = api::Model::load(path);
   const api::ModelInfo c = m.info(/*with_tensors=*/true);
   nlohmann::json j;
@@ -88,7 +88,7 @@ void register_inspect(CLI::App& app) {
   auto a = std::make_shared<InspectArgs>();
   CLI::App* c = app.add_subcommand("inspect", "Show a model's architecture, tensors and tokenizer");
   c->add_option("-m,--model", a->model,
-                "GGUF file or Hugging Face folder (default: embedded model)");
+                "GGUF file, Hugging Face folder or shipped model name (default: embedded model)");
   c->add_flag("--json", a->json, "Machine-readable output");
   c->add_flag("!--no-tensors", a->tensors, "Omit the tensor list");
   c->callback([a] { inspect(*a); });

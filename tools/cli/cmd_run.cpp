@@ -66,7 +66,7 @@ void run(const RunArgs& a) {
   api::set_threads(a.threads);
   if (a.prompt.empty() == a.prompt_file.empty())
     throw Error("give exactly one of -p TEXT or -f FILE");
-  const std::string model_path = a.model.empty() ? default_model_path() : a.model;
+  const std::string model_path = resolve_model(a.model);
   const api::Model model = api::Model::load(model_path, {.tokenizer = a.tokenizer});
   const api::Tokenizer tok = model.tokenizer();
   std::string text = a.prompt.empty() ? read_file(a.prompt_file) : a.prompt;
@@ -173,7 +173,7 @@ void register_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* c = app.add_subcommand("run", "Generate text from a prompt");
   c->add_option("-m,--model", a->model,
-                "GGUF file or Hugging Face folder (default: embedded model)");
+                "GGUF file, Hugging Face folder or shipped model name (default: embedded model)");
   c->add_option("--tokenizer", a->tokenizer,
                 "tokenizer.json (or its folder) to use instead of the model's");
   c->add_option("-p,--prompt", a->prompt, "Prompt text");

@@ -16,7 +16,7 @@ void register_serve(CLI::App& app) {
       "OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions, /v1/models, "
       "/health, /metrics");
   c->add_option("-m,--model", o->model,
-                "GGUF file or Hugging Face folder (default: embedded model)");
+                "GGUF file, Hugging Face folder or shipped model name (default: embedded model)");
   c->add_option("--tokenizer", o->tokenizer, "tokenizer.json (or its folder) to use instead");
   c->add_option("--host", o->host, "Address to bind (loopback by default; 0.0.0.0 exposes it)")
       ->capture_default_str();
@@ -53,7 +53,7 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   c->callback([o, limit, body, pc_mem] {
     o->prompt_cache_bytes = api::parse_byte_size(*pc_mem, "--prompt-cache-mem");
-    if (o->model.empty()) o->model = default_model_path();
+    o->model = resolve_model(o->model);
     if (!limit->empty()) o->kv_mem_limit = api::parse_byte_size(*limit, "--kv-mem-limit");
     o->max_body_bytes = api::parse_byte_size(*body, "--max-body");
     CLI_CHECK(o->port >= 0 && o->port <= 65535, "--port {} is not a TCP port", o->port);

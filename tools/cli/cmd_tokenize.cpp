@@ -28,7 +28,7 @@ void tokenize(const TokenizeArgs& a) {
   // Only the vocabulary is read, never the weights.
   const api::Tokenizer tok =
       !a.tokenizer.empty() ? api::Tokenizer::from_hf(a.tokenizer)
-                           : api::Tokenizer::load(a.model.empty() ? default_model_path() : a.model);
+                           : api::Tokenizer::load(resolve_model(a.model));
   const std::string text = a.prompt.empty() ? read_file(a.file) : a.prompt;
   const std::vector<int32_t> ids = tok.encode(text, tok.add_bos() && !a.no_bos, !a.no_special);
   if (a.json) {

@@ -20,17 +20,36 @@ namespace {
 constexpr const char* kDefaultModelName = "sparkv-tiny-f16.gguf";
 }
 
-std::string default_model_path() {
+namespace {
+// models/ next to the binary's parent folder or next to the binary, else the source tree's.
+std::filesystem::path shipped_models_dir() {
   namespace fs = std::filesystem;
-  if (const char* env = std::getenv("SPARKV_MODEL"); env && *env) return env;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const fs::path& cand : {exe.parent_path().parent_path() / "models" / kDefaultModelName,
-                                 exe.parent_path() / "models" / kDefaultModelName})
-      if (fs::exists(cand, ec)) return cand.string();
+    for (const fs::path& dir : {exe.parent_path().parent_path() / "models", exe.parent_path() / "models"})
+      if (fs::exists(dir / kDefaultModelName, ec)) return dir;
   }
-  return (fs::path(SPARKV_SOURCE_DIR) / "models" / kDefaultModelName).string();
+  return fs::path(SPARKV_SOURCE_DIR) / "models";
+}
+}  // namespace
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("SPARKV_MODEL"); env && *env) return env;
+  return (shipped_models_dir() / kDefaultModelName).string();
+}
+
+std::string resolve_model(const std::string& arg) {
+  namespace fs = std::filesystem;
+  if (arg.empty()) return default_model_path();
+  std::error_code ec;
+  if (fs::exists(arg, ec)) return arg;
+  // Only a bare name is looked up: a path with a folder in it means what it says.
+  if (arg.find('/') != std::string::npos || arg == "." || arg == "..") return arg;
+  const fs::path dir = shipped_models_dir();
+  for (const std::string& cand : {arg + ".gguf", arg + "-f16.gguf", arg})
+    if (fs::exists(dir / cand, ec)) return (dir / cand).string();
+  return arg;
 }
 
 bool machine_is_idle() {
