@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 USE_SDPA = False
+QBLOCK = 512   # query rows per causal attention block (Attention.forward)
 
 @dataclass
 class Config:
@@ -89,10 +90,25 @@ class Attention(nn.Module):
             return self.o_proj(o.transpose(1, 2).reshape(B, T, -1))
         # q heads grouped: q head h uses kv head h // rep (HF repeat_kv)
         qg = q.view(B, c.num_key_value_heads, rep, T, c.head_dim)                        # [B,Hkv,rep,T,D]
-        s = torch.matmul(qg, k.unsqueeze(2).transpose(-1, -2)) / math.sqrt(c.head_dim)  # [B,Hkv,rep,T,S]
-        s = s.masked_fill(~mask[:, None], float("-inf"))       # mask: [B,1,T,S] -> [B,1,1,T,S]
-        p = torch.softmax(s, dim=-1)
-        o = torch.matmul(p, v.unsqueeze(2))                                             # [B,Hkv,rep,T,D]
+        # scale q, not the [T, S] scores: an elementwise pass over T*D instead of T*S elements
+        # (the division was 8% of a T=2048 training step on 2 cores)
+        qg = qg * (1.0 / math.sqrt(c.head_dim))
+        kt = k.unsqueeze(2).transpose(-1, -2)                                           # [B,Hkv,1,D,S]
+        vg = v.unsqueeze(2)                                                             # [B,Hkv,1,S,D]
+        S = k.shape[2]
+        # Without a cache every mask here is causal (lower-triangular: training's document masks
+        # are causal too), so a block of queries never sees the keys after its last position:
+        # blocks of QBLOCK queries skip them (at T=4096 a step took 8.8 s whole, 5.1 s in halves).
+        blocks = [(0, T)]
+        if kv_cache is None and S == T and T >= 2 * QBLOCK:
+            blocks = [(q0, min(T, q0 + QBLOCK)) for q0 in range(0, T, QBLOCK)]
+        outs = []
+        for q0, q1 in blocks:
+            s_ = torch.matmul(qg[..., q0:q1, :], kt[..., :q1])                         # [B,Hkv,rep,t,s]
+            s_ = s_.masked_fill(~mask[:, None, :, q0:q1, :q1], float("-inf"))  # mask [B,1,T,S]
+            p = torch.softmax(s_, dim=-1)
+            outs.append(torch.matmul(p, vg[..., :q1, :]))                              # [B,Hkv,rep,t,D]
+        o = outs[0] if len(outs) == 1 else torch.cat(outs, dim=3)
         o = o.reshape(B, c.num_attention_heads, T, c.head_dim).transpose(1, 2).reshape(B, T, -1)
         return self.o_proj(o)
 
