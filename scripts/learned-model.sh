@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Issue 18: from run8's final checkpoint to every committed artefact of the learned model, in order
+# (each step can be rerun alone: STEPS="competence profile" scripts/learned-model.sh CKPT).
+#
+#   scripts/learned-model.sh /work/sparkv-train/run8/ckpt.pt [RUN_DIR]
+#
+#   export      models/sparkv-tiny-learned-{f16,q8_0}.gguf + -hf/ (tools/train/export.py --check),
+#               the training curve, the run's log (tools/train/runs/run8-log.jsonl.gz)
+#   parity      tests/golden/model/parity-learned.json (float64 reference) and the model tests
+#   competence  docs/results/competence-learned/: passkey, niah_single_1/2 at 2,048 and 4,096 tokens
+#               with 100 samples, every task with 20 (sparkv eval, full cache)
+#   ppl         held-out prose perplexity of both models (tools/train/eval_py.py)
+#   profile     docs/results/attention-profile/ (tools/train/attention_profile.py, both models)
+#   papertable  docs/results/paper-table-learned/ (scripts/paper-table.sh on the learned model)
+# Needs the --train packages (scripts/install-deps.sh --train) and a build in build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ckpt=${1:?usage: scripts/learned-model.sh CKPT [RUN_DIR]}
+run=${2:-$(dirname "$ckpt")}
+py=/usr/bin/python3
+bin=${SPARKV_BIN:-build/sparkv}
+name=sparkv-tiny-learned
+steps=${STEPS:-export parity competence ppl profile papertable}
+has() { [[ " $steps " == *" $1 "* ]]; }
+
+if has export; then
+  $py tools/train/export.py --ckpt "$ckpt" --out models --name $name \
+    --tokenizer tools/train/tokenizer-l3/tokenizer.json --check
+  $py tools/train/plot_log.py "$run" --out models/$name-training-curve.png
+  mkdir -p tools/train/runs
+  gzip -9 -c "$run/log.jsonl" > tools/train/runs/run8-log.jsonl.gz
+  du -ch models/$name-f16.gguf models/$name-q8_0.gguf models/$name-hf | tail -1
+  "$bin" inspect -m $name --no-tensors | head -12
+fi
+if has parity; then
+  $py tests/golden/make_model_parity.py --model-dir models --name $name \
+    --out tests/golden/model/parity-learned.json
+  OMP_WAIT_POLICY=passive build/sparkv_tests --gtest_filter='*ModelParity.*' 2>&1 | tail -3
+fi
+if has competence; then
+  MODEL=$name OUT=docs/results/competence-learned CELLS="2048:100 4096:100" \
+    TASKS=niah_single_1,niah_single_2 scripts/model-competence.sh
+  MODEL=$name OUT=docs/results/competence-learned CELLS="2048:20 4096:20" scripts/model-competence.sh
+  $py tools/train/card_table.py docs/results/competence-learned/results.jsonl \
+    > docs/results/competence-learned/card-table.md
+  cat docs/results/competence-learned/card-table.md
+fi
+if has ppl; then
+  for m in sparkv-tiny:tools/train/tokenizer sparkv-tiny-learned:tools/train/tokenizer-l3; do
+    $py tools/train/eval_py.py --hf models/${m%%:*}-hf --tokenizer ${m##*:}/tokenizer.json \
+      --tasks "" --ppl-docs 20 --ppl-len 2048 --out docs/results/competence-learned/ppl-${m%%:*}.json
+  done
+fi
+if has profile; then
+  $py tools/train/attention_profile.py --model shipped=models/sparkv-tiny-hf \
+    --model learned=models/$name-hf --length 2048 --n 8 --out docs/results/attention-profile
+fi
+if has papertable; then
+  MODEL=models/$name-f16.gguf OUT=docs/results/paper-table-learned scripts/paper-table.sh
+  $py scripts/paper_claims.py docs/results/paper-table-learned/results.jsonl \
+    > docs/results/paper-table-learned/claims.txt
+  cat docs/results/paper-table-learned/claims.txt
+fi
