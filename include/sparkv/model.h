@@ -89,6 +89,12 @@ class Tokenizer {
   std::shared_ptr<const sparkv::Tokenizer> impl_;
 };
 
+// What a model argument names: `arg` itself when it exists; else, when it is a bare name (no '/'),
+// the first of models_dir/NAME.gguf, models_dir/NAME-f16.gguf, models_dir/NAME that exists (the
+// shipped models: "sparkv-tiny", "sparkv-tiny-q8_0", "sparkv-tiny-learned-hf"); else `arg`
+// unchanged, so that loading it fails naming it.
+std::string resolve_model_name(const std::string& arg, const std::string& models_dir);
+
 struct LoadOptions {
   std::string tokenizer;  // tokenizer.json (or its folder) to use instead of the model's own
   bool load_tokenizer = true;

@@ -230,7 +230,11 @@ api::Model load_model(const std::optional<std::string>& path, int threads,
                       const std::optional<std::string>& tokenizer) {
   if (threads < 0) throw sparkv::Error("threads " + std::to_string(threads) + " must be >= 0");
   if (threads > 0) api::set_threads(threads);
-  const std::string p = path ? *path : g_default_model;
+  // A bare name looks in the folder of the shipped default model ("sparkv-tiny-learned").
+  const std::string p =
+      path ? api::resolve_model_name(
+                 *path, std::filesystem::path(g_default_model).parent_path().string())
+           : g_default_model;
   if (p.empty()) throw sparkv::Error("no model path given and no embedded model found");
   std::error_code ec;
   if (!std::filesystem::exists(p, ec)) {

@@ -170,6 +170,15 @@ def test_recipe_errors_match_the_cli():
         assert str(ei.value) in err.stderr, (bad, str(ei.value), err.stderr)
 
 
+def test_shipped_model_names_resolve(model):
+    assert sparkv.Model("sparkv-tiny").path == sparkv.default_model_path()
+    q8 = sparkv.Model("sparkv-tiny-q8_0")
+    assert q8.path.endswith("models/sparkv-tiny-q8_0.gguf") and q8.info()["head_dim"] == 64
+    assert sparkv.Model("sparkv-tiny-hf").path.endswith("models/sparkv-tiny-hf")
+    with pytest.raises(FileNotFoundError, match="no-such-model: no such file"):
+        sparkv.Model("no-such-model")
+
+
 def test_bad_input_raises_clear_exceptions(model, tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         sparkv.Model(str(tmp_path / "missing.gguf"))

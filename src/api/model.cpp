@@ -110,6 +110,19 @@ struct Model::State {
   std::shared_ptr<const sparkv::Tokenizer> own_tok;  // --tokenizer override
 };
 
+std::string resolve_model_name(const std::string& arg, const std::string& models_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (arg.empty() || fs::exists(arg, ec)) return arg;
+  if (arg.find('/') != std::string::npos || arg == "." || arg == ".." || models_dir.empty())
+    return arg;
+  for (const std::string& cand : {arg + ".gguf", arg + "-f16.gguf", arg}) {
+    const fs::path p = fs::path(models_dir) / cand;
+    if (fs::exists(p, ec)) return p.string();
+  }
+  return arg;
+}
+
 Model Model::load(const std::string& path, const LoadOptions& opts) {
   auto s = std::make_shared<State>();
   s->model = sparkv::Model::load(path, opts.load_tokenizer && opts.tokenizer.empty());

@@ -40,16 +40,8 @@ std::string default_model_path() {
 }
 
 std::string resolve_model(const std::string& arg) {
-  namespace fs = std::filesystem;
   if (arg.empty()) return default_model_path();
-  std::error_code ec;
-  if (fs::exists(arg, ec)) return arg;
-  // Only a bare name is looked up: a path with a folder in it means what it says.
-  if (arg.find('/') != std::string::npos || arg == "." || arg == "..") return arg;
-  const fs::path dir = shipped_models_dir();
-  for (const std::string& cand : {arg + ".gguf", arg + "-f16.gguf", arg})
-    if (fs::exists(dir / cand, ec)) return (dir / cand).string();
-  return arg;
+  return api::resolve_model_name(arg, shipped_models_dir().string());
 }
 
 bool machine_is_idle() {
