@@ -215,15 +215,27 @@ def _build_rows(spec):
 
 
 # ---- schedule -------------------------------------------------------------------------------------
+def base_lr(st, a):
+    """--lr, or the LR of the last --lr-after STEP:LR whose step has been reached."""
+    lr = a.lr
+    for item in (a.lr_after or "").split(","):
+        if item:
+            step, _, value = item.partition(":")
+            if st["step"] >= int(step):
+                lr = float(value)
+    return lr
+
+
 def lr_at(st, a):
+    lr = base_lr(st, a)
     since = st["step"] - st.get("opt_reset_step", 0)
     if since < a.warmup:
-        return a.lr * (since + 1) / a.warmup
+        return lr * (since + 1) / a.warmup
     frac = st["elapsed"] / (a.budget_h * 3600.0)
     if frac < a.decay_start:
-        return a.lr
+        return lr
     f = min(1.0, (frac - a.decay_start) / (1.0 - a.decay_start))
-    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * f)))
+    return lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * f)))
 
 
 def stage_weights(st, a):
@@ -327,6 +339,8 @@ def main():
                     help="merged tokens the copy warm-up draws its symbols from (fewer: induction forms sooner)")
     ap.add_argument("--rope-theta", type=float, default=500000.0)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-after", default="",
+                    help="STEP:LR[,STEP:LR...]: the base LR from that step on (run8: 2478:2e-4)")
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--decay-start", type=float, default=0.85, help="fraction of the time budget")
