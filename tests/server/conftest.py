@@ -80,6 +80,14 @@ class Server:
                     return int(line.split()[1])
         return 0
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        rc = self.stop()
+        if exc_type is None:  # a failing test keeps its own error
+            assert rc == 0, f"sparkv serve exited with {rc}"
+
     def stop(self):
         self.proc.terminate()
         try:

@@ -31,8 +31,7 @@ def metric(server, name):
 
 
 def test_repeat_and_extension_hit_the_cache():
-    s = Server("--slots", "2", "--ctx-size", "2048", "--kv-mem-limit", "256MiB")
-    try:
+    with Server("--slots", "2", "--ctx-size", "2048", "--kv-mem-limit", "256MiB") as s:
         prompt = DOC.format(key=31808) + QUESTION
         first = complete(s, prompt)
         second = complete(s, prompt)
@@ -47,8 +46,6 @@ def test_repeat_and_extension_hit_the_cache():
         assert longer["usage"]["prompt_tokens_details"]["cached_tokens"] == first["usage"]["prompt_tokens"]
         assert metric(s, "sparkv_prompt_cache_hits_total") == 2
         assert metric(s, "sparkv_prompt_cache_bytes") > 0
-    finally:
-        assert s.stop() == 0
 
 
 def test_next_turn_reuses_the_answer():
@@ -58,23 +55,17 @@ def test_next_turn_reuses_the_answer():
     # the first turn that a fresh prefill of the second would keep) the answer equals a
     # cache-less server's.
     prompt = DOC.format(key=27183) + QUESTION
-    s = Server("--slots", "1", "--ctx-size", "2048")
-    try:
+    with Server("--slots", "1", "--ctx-size", "2048") as s:
         first = complete(s, prompt, press="full", n=12)
         turn2 = prompt + first["choices"][0]["text"] + " Once more: " + QUESTION
         second = complete(s, turn2, press="full", n=8)
         cached = second["usage"]["prompt_tokens_details"]["cached_tokens"]
         assert cached > first["usage"]["prompt_tokens"], (cached, first["usage"])
         assert cached < second["usage"]["prompt_tokens"]
-    finally:
-        assert s.stop() == 0
-    s = Server("--slots", "1", "--ctx-size", "2048", "--prompt-cache-mem", "0")
-    try:
+    with Server("--slots", "1", "--ctx-size", "2048", "--prompt-cache-mem", "0") as s:
         fresh = complete(s, turn2, press="full", n=8)
         assert fresh["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
         assert fresh["choices"][0]["text"] == second["choices"][0]["text"]
-    finally:
-        assert s.stop() == 0
 
 
 def test_directory_prefixes_after_restart(tmp_path):
@@ -83,58 +74,43 @@ def test_directory_prefixes_after_restart(tmp_path):
     # one the first server gave for the same extended prompt from its memory entry.
     d = str(tmp_path / "pc")
     prompt = DOC.format(key=61403) + QUESTION
-    s = Server("--cache-dir", d)
-    try:
+    with Server("--cache-dir", d) as s:
         base = complete(s, prompt)
         longer_before = complete(s, prompt + " 6", n=4)
-    finally:
-        assert s.stop() == 0
     # a file that is not a prompt cache is set aside at start-up, not fatal
     with open(os.path.join(d, "0000000000000000-5.sparkv"), "wb") as f:
         f.write(b"not a cache")
-    s = Server("--cache-dir", d)
-    try:
+    with Server("--cache-dir", d) as s:
         longer = complete(s, prompt + " 6", n=4)
         cached = longer["usage"]["prompt_tokens_details"]["cached_tokens"]
         assert cached == base["usage"]["prompt_tokens"], (cached, base["usage"])
         assert longer["choices"][0]["text"] == longer_before["choices"][0]["text"]
         assert os.path.exists(os.path.join(d, "0000000000000000-5.sparkv.bad"))
         assert any("not a sparkv prompt cache" in x for x in s.startup_lines)
-    finally:
-        assert s.stop() == 0
 
 
 def test_prompt_cache_off():
-    s = Server("--prompt-cache-mem", "0")
-    try:
+    with Server("--prompt-cache-mem", "0") as s:
         prompt = DOC.format(key=4242) + QUESTION
         complete(s, prompt)
         assert complete(s, prompt)["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
         assert metric(s, "sparkv_prompt_cache_entries") == 0
-    finally:
-        assert s.stop() == 0
 
 
 def test_cache_dir_survives_restart_and_feeds_the_cli(tmp_path):
     d = str(tmp_path / "pc")
     prompt = DOC.format(key=52719) + QUESTION
-    s = Server("--cache-dir", d)
-    try:
+    with Server("--cache-dir", d) as s:
         first = complete(s, prompt)
-    finally:
-        assert s.stop() == 0
     # Two entries: the prompt (stored after its prefill) and the prompt + the answer fed back
     # (stored when the request finished); files are named <hash>-<tokens>.sparkv.
     files = sorted(glob.glob(os.path.join(d, "*.sparkv")),
                    key=lambda f: int(f.rsplit("-", 1)[1].split(".")[0]))
     assert len(files) == 2
-    s = Server("--cache-dir", d)
-    try:
+    with Server("--cache-dir", d) as s:
         again = complete(s, prompt)
         assert again["usage"]["prompt_tokens_details"]["cached_tokens"] == first["usage"]["prompt_tokens"]
         assert again["choices"][0]["text"] == first["choices"][0]["text"]
-    finally:
-        assert s.stop() == 0
     # The CLI reads the server's file: same prompt, same recipe -> a hit, the same answer.
     out = subprocess.run([CLI, "run", "-m", MODEL, "-p", prompt, "-n", "8", "--press", PRESS,
                           "--prompt-cache", files[0], "--json"],
@@ -145,16 +121,13 @@ def test_cache_dir_survives_restart_and_feeds_the_cli(tmp_path):
     with open(files[0], "r+b") as f:
         f.seek(200)
         f.write(b"\xff\xfe\xfd")
-    s = Server("--cache-dir", d)
-    try:
+    with Server("--cache-dir", d) as s:
         fresh = complete(s, prompt)
         assert fresh["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
         assert fresh["choices"][0]["text"] == first["choices"][0]["text"]
         assert os.path.exists(files[0] + ".bad")
         st, _ = s.request("GET", "/health")
         assert st == 200
-    finally:
-        assert s.stop() == 0
     # The CLI refuses the corrupt file with one line.
     out = subprocess.run([CLI, "run", "-m", MODEL, "-p", prompt, "-n", "4", "--press", PRESS,
                           "--prompt-cache", files[0] + ".bad"], capture_output=True, text=True)

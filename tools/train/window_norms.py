@@ -13,7 +13,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import model as M  # noqa: E402
+from attention_profile import capture  # noqa: E402
 from eval_py import load_model  # noqa: E402
 from sparkv_gen.bpe import Tokenizer  # noqa: E402
 
@@ -27,24 +27,13 @@ def main():
     torch.set_num_threads(2)
     tok = Tokenizer.load(os.path.join(HERE, "tokenizer", "tokenizer.json"))
     m = load_model(hf=a.hf)[0].float()
-    qs = {}
-    orig = M.Attention.forward
-
-    def fwd(self, x, cos, sin, mask, kv_cache=None):
-        c = self.c
-        q = self.q_proj(x).view(x.shape[0], x.shape[1], c.num_attention_heads, c.head_dim).transpose(1, 2)
-        qs[id(self)] = (q * cos + M.rotate_half(q) * sin)[0]     # [H, T, D]
-        return orig(self, x, cos, sin, mask, kv_cache)
-
-    M.Attention.forward = fwd
     ids = [tok.bos_id] + tok.encode_ordinary(open(a.prompt).read())
-    with torch.no_grad():
-        m(torch.tensor([ids]))
+    qs = [q.float() for q, _ in capture(m, ids)]                  # per layer [H, T, D]
     cfg = m.config
     g = cfg.num_attention_heads // cfg.num_key_value_heads
     print("| layer | KV head | n_j = 0 | min | median | max |\n|---|---|---:|---:|---:|---:|")
-    for li, lay in enumerate(m.model.layers):
-        q = qs[id(lay.self_attn)]
+    for li in range(cfg.num_hidden_layers):
+        q = qs[li]
         for h in range(cfg.num_key_value_heads):
             n = q[h * g:(h + 1) * g, -a.window:, :].mean(0).norm(dim=0)   # [D]
             s = n.sort().values
