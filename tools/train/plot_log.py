@@ -31,11 +31,15 @@ def main():
     tmp = tempfile.mkdtemp()
     with open(os.path.join(tmp, "loss.dat"), "w") as f:
         win = []
+        # stages only advance, so the running max of the row length is the stage length (--lengths
+        # mixes shorter rows into the last stage)
+        stage = 0
         for r in steps:
+            stage = max(stage, r["T"])
             win.append((r["loss"], r["lm_loss"], r["ans_loss"]))
             win = win[-25:]
             m = [sum(x[i] for x in win) / len(win) for i in range(3)]
-            f.write(f"{r['elapsed'] / 3600:.4f} {m[0]:.4f} {m[1]:.4f} {m[2]:.4f} {r['T']}\n")
+            f.write(f"{r['elapsed'] / 3600:.4f} {m[0]:.4f} {m[1]:.4f} {m[2]:.4f} {stage}\n")
     with open(os.path.join(tmp, "acc.dat"), "w") as f:
         # exact match pooled over the last 10 records (100 steps), weighted by sample counts
         hist = []
