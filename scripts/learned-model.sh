@@ -3,9 +3,10 @@
 # (each step can be rerun alone: STEPS="competence profile" scripts/learned-model.sh CKPT).
 #
 #   scripts/learned-model.sh /work/sparkv-train/run8/ckpt.pt [RUN_DIR]
+#   scripts/learned-model.sh /work/sparkv-train/run8b/ckpt.pt     # after the fine-tuning run
 #
 #   export      models/sparkv-tiny-learned-{f16,q8_0}.gguf + -hf/ (tools/train/export.py --check),
-#               the training curve, the run's log (tools/train/runs/run8-log.jsonl.gz)
+#               the training curve, the run's log (tools/train/runs/RUN-log.jsonl.gz)
 #   parity      tests/golden/model/parity-learned.json (float64 reference) and the model tests
 #   competence  docs/results/competence-learned/: passkey, niah_single_1/2 at 2,048 and 4,096 tokens
 #               with 100 samples, every task with 20 (sparkv eval, full cache)
@@ -28,7 +29,7 @@ if has export; then
     --tokenizer tools/train/tokenizer-l3/tokenizer.json --check
   $py tools/train/plot_log.py "$run" --out models/$name-training-curve.png
   mkdir -p tools/train/runs
-  gzip -9 -c "$run/log.jsonl" > tools/train/runs/run8-log.jsonl.gz
+  gzip -9 -c "$run/log.jsonl" > tools/train/runs/$(basename "$run")-log.jsonl.gz
   du -ch models/$name-f16.gguf models/$name-q8_0.gguf models/$name-hf | tail -1
   "$bin" inspect -m $name --no-tensors | head -12
 fi
@@ -56,7 +57,16 @@ if has profile; then
     --model learned=models/$name-hf --length 2048 --n 8 --out docs/results/attention-profile
 fi
 if has papertable; then
-  MODEL=models/$name-f16.gguf OUT=docs/results/paper-table-learned scripts/paper-table.sh
+  # paper-table.sh resumes from OUT/results.jsonl, whose rows do not name the weights: rows of an
+  # earlier export must not be mixed into a new model's table
+  pt=docs/results/paper-table-learned
+  sum=$(sha256sum models/$name-f16.gguf | cut -d' ' -f1)
+  if [[ -f $pt/results.jsonl && "$(cat $pt/model.sha256 2>/dev/null)" != "$sum" ]]; then
+    mv $pt/results.jsonl "$pt/results.jsonl.stale-$(date +%s)"
+    echo "papertable: $pt/results.jsonl was made with other weights; moved aside"
+  fi
+  mkdir -p $pt && echo "$sum" > $pt/model.sha256
+  MODEL=models/$name-f16.gguf OUT=$pt scripts/paper-table.sh
   $py scripts/paper_claims.py docs/results/paper-table-learned/results.jsonl \
     > docs/results/paper-table-learned/claims.txt
   cat docs/results/paper-table-learned/claims.txt
