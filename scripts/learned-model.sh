@@ -67,7 +67,7 @@ if has papertable; then
   fi
   mkdir -p $pt && echo "$sum" > $pt/model.sha256
   MODEL=models/$name-f16.gguf OUT=$pt scripts/paper-table.sh
-  $py scripts/paper_claims.py docs/results/paper-table-learned/results.jsonl \
-    > docs/results/paper-table-learned/claims.txt
-  cat docs/results/paper-table-learned/claims.txt
+  $py scripts/paper_claims.py $pt/results.jsonl \
+    > $pt/claims.txt
+  cat $pt/claims.txt
 fi
