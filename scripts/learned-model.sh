@@ -3,10 +3,12 @@
 # (each step can be rerun alone: STEPS="competence profile" scripts/learned-model.sh CKPT).
 #
 #   scripts/learned-model.sh /work/sparkv-train/run8/ckpt.pt [RUN_DIR]
-#   scripts/learned-model.sh /work/sparkv-train/run8b/ckpt.pt     # after the fine-tuning run
+#   PLOT_BEFORE=tools/train/runs/run8-log.jsonl.gz \
+#     scripts/learned-model.sh /work/sparkv-train/run8b/ckpt.pt     # after the fine-tuning run
 #
 #   export      models/sparkv-tiny-learned-{f16,q8_0}.gguf + -hf/ (tools/train/export.py --check),
-#               the training curve, the run's log (tools/train/runs/RUN-log.jsonl.gz)
+#               the training curve (PLOT_BEFORE: logs of the runs this one continues, oldest
+#               first, drawn before it), the run's log (tools/train/runs/RUN-log.jsonl.gz)
 #   parity      tests/golden/model/parity-learned.json (float64 reference) and the model tests
 #   competence  docs/results/competence-learned/: passkey, niah_single_1/2 at 2,048 and 4,096 tokens
 #               with 100 samples, every task with 20 (sparkv eval, full cache)
@@ -23,11 +25,23 @@ bin=${SPARKV_BIN:-build/sparkv}
 name=sparkv-tiny-learned
 steps=${STEPS:-export parity competence ppl profile papertable}
 has() { [[ " $steps " == *" $1 "* ]]; }
+# sparkv eval resumes from DIR/results.jsonl, whose rows do not name the weights: rows made with an
+# earlier export must not be mixed into a new model's tables
+own_rows() {
+  local dir=$1 sum
+  sum=$(sha256sum models/$name-f16.gguf | cut -d' ' -f1)
+  if [[ -f $dir/results.jsonl && "$(cat "$dir/model.sha256" 2>/dev/null)" != "$sum" ]]; then
+    mv "$dir/results.jsonl" "$dir/results.jsonl.stale-$(date +%s)"
+    echo "$dir/results.jsonl was made with other weights; moved aside"
+  fi
+  mkdir -p "$dir" && echo "$sum" > "$dir/model.sha256"
+}
 
 if has export; then
   $py tools/train/export.py --ckpt "$ckpt" --out models --name $name \
     --tokenizer tools/train/tokenizer-l3/tokenizer.json --check
-  $py tools/train/plot_log.py "$run" --out models/$name-training-curve.png
+  # shellcheck disable=SC2086  # PLOT_BEFORE is a list of paths
+  $py tools/train/plot_log.py ${PLOT_BEFORE:-} "$run" --out models/$name-training-curve.png
   mkdir -p tools/train/runs
   gzip -9 -c "$run/log.jsonl" > tools/train/runs/$(basename "$run")-log.jsonl.gz
   du -ch models/$name-f16.gguf models/$name-q8_0.gguf models/$name-hf | tail -1
@@ -39,6 +53,7 @@ if has parity; then
   OMP_WAIT_POLICY=passive build/sparkv_tests --gtest_filter='*ModelParity.*' 2>&1 | tail -3
 fi
 if has competence; then
+  own_rows docs/results/competence-learned
   MODEL=$name OUT=docs/results/competence-learned CELLS="2048:100 4096:100" \
     TASKS=niah_single_1,niah_single_2 scripts/model-competence.sh
   MODEL=$name OUT=docs/results/competence-learned CELLS="2048:20 4096:20" scripts/model-competence.sh
@@ -57,15 +72,8 @@ if has profile; then
     --model learned=models/$name-hf --length 2048 --n 8 --out docs/results/attention-profile
 fi
 if has papertable; then
-  # paper-table.sh resumes from OUT/results.jsonl, whose rows do not name the weights: rows of an
-  # earlier export must not be mixed into a new model's table
   pt=docs/results/paper-table-learned
-  sum=$(sha256sum models/$name-f16.gguf | cut -d' ' -f1)
-  if [[ -f $pt/results.jsonl && "$(cat $pt/model.sha256 2>/dev/null)" != "$sum" ]]; then
-    mv $pt/results.jsonl "$pt/results.jsonl.stale-$(date +%s)"
-    echo "papertable: $pt/results.jsonl was made with other weights; moved aside"
-  fi
-  mkdir -p $pt && echo "$sum" > $pt/model.sha256
+  own_rows $pt
   MODEL=models/$name-f16.gguf OUT=$pt scripts/paper-table.sh
   $py scripts/paper_claims.py $pt/results.jsonl \
     > $pt/claims.txt

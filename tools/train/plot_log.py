@@ -2,11 +2,18 @@
 """Plot a training log with gnuplot (Debian package; matplotlib is not installed here).
 
     /usr/bin/python3 tools/train/plot_log.py /work/sparkv-train/run2 --out models/training-curve.png
+    /usr/bin/python3 tools/train/plot_log.py tools/train/runs/run8-log.jsonl.gz \
+        /work/sparkv-train/run8b --out models/sparkv-tiny-learned-training-curve.png
+
+Several logs (a run directory or a .jsonl / .jsonl.gz file each) are one history: a fine-tuning run
+started from the previous run's final weights (--init-from) continues its x axis, and a dashed
+vertical line marks where it begins.
 
 Top: total, LM and answer-token loss (smoothed over 25 steps) and the curriculum's stage length
 against training hours; bottom: teacher-forced exact match of the bar tasks, pooled over 100 steps.
 """
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -15,19 +22,32 @@ import tempfile
 BAR = ["passkey", "s1", "s2", "mk1", "mk2"]
 
 
+def read_log(path):
+    if os.path.isdir(path):
+        path = os.path.join(path, "log.jsonl")
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as f:
+        return [json.loads(ln) for ln in f if ln.strip()]
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("run")
+    ap.add_argument("run", nargs="+", help="run directory or log file, oldest first")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    recs = [json.loads(ln) for ln in open(os.path.join(a.run, "log.jsonl"))]
-    steps = []
-    for r in (r for r in recs if "loss" in r):
-        # a resume restarts from the last checkpoint: the records after it that the resumed run
-        # repeats are not part of the weights' history, so the later copy replaces them
-        while steps and steps[-1]["step"] >= r["step"]:
-            steps.pop()
-        steps.append(r)
+    steps, starts = [], []
+    for run in a.run:
+        part = []
+        for r in (r for r in read_log(run) if "loss" in r):
+            # a resume restarts from the last checkpoint: the records after it that the resumed
+            # run repeats are not part of the weights' history, so the later copy replaces them
+            while part and part[-1]["step"] >= r["step"]:
+                part.pop()
+            part.append(r)
+        t0 = steps[-1]["elapsed"] if steps else 0.0
+        if steps:
+            starts.append(t0 / 3600)
+        steps += [dict(r, elapsed=r["elapsed"] + t0) for r in part]
     tmp = tempfile.mkdtemp()
     with open(os.path.join(tmp, "loss.dat"), "w") as f:
         win = []
@@ -64,7 +84,7 @@ set ylabel 'loss (25-step mean)'
 set y2label 'stage length T'
 set y2tics
 set logscale y2 2
-plot '{tmp}/loss.dat' u 1:2 w l t 'total', '' u 1:3 w l t 'LM (all tokens)', \
+{"".join(f"set arrow from {x:.4f}, graph 0 to {x:.4f}, graph 1 nohead dt 3{chr(10)}" for x in starts)}plot '{tmp}/loss.dat' u 1:2 w l t 'total', '' u 1:3 w l t 'LM (all tokens)', \
      '' u 1:4 w l t 'answer tokens', '' u 1:5 axes x1y2 w l dt 2 t 'T'
 unset y2label; unset y2tics; unset logscale y2
 set ylabel 'answer exact match (training batches, 100-step pool)'
