@@ -75,7 +75,18 @@ if has papertable; then
   pt=docs/results/paper-table-learned
   own_rows $pt
   MODEL=models/$name-f16.gguf OUT=$pt scripts/paper-table.sh
-  $py scripts/paper_claims.py $pt/results.jsonl \
-    > $pt/claims.txt
+  $py scripts/paper_claims.py $pt/results.jsonl > $pt/claims.txt
   cat $pt/claims.txt
+  {
+    echo "# Paper-table grid on $name, every recipe"
+    echo
+    echo "Made by \`/usr/bin/python3 scripts/paper_table_tasks.py $pt/results.jsonl.gz\` from the rows of" \
+      "\`STEPS=papertable scripts/learned-model.sh CKPT\` (2,048 tokens, 40 samples per task; the" \
+      "\`@q8_0\` / \`@q4_0\` rows, prefilled into a quantized cache, 10). Columns: the three tasks the" \
+      "model has learned, their mean, the average over all 12 tasks, the share of the full f16" \
+      "cache's bytes, next-token KL(full ‖ recipe) and top-1 agreement on those three tasks." \
+      "Reading: [../paper-table.md](../paper-table.md#on-the-learned-model)."
+    echo
+    $py scripts/paper_table_tasks.py $pt/results.jsonl.gz
+  } > $pt/table.md
 fi

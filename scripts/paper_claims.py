@@ -45,12 +45,15 @@ def main():
         base = f"snapkv:budget={b},window=32"
         sb = avg(base)
         for suffix in ("", "+think:ratio=0.5", "+think:ratio=0.8", "+spark:ratio=0.5", "+spark:ratio=0.8"):
-            lab = base + suffix
-            s = avg(lab)
-            if s is None:
-                continue
-            d = "–" if not suffix else (f"{100.0 * (s - sb) / sb:+.1f}%" if sb else f"{s - sb:+.1f} pts")
-            print(f"| {b} | `{suffix[1:] or 'none'}` | {s:.1f} | {d} | {mean(fid[lab][0]):.3f} | {mean(fid[lab][1]):.3f} |")
+            # since session 6 paper-table.sh names the paper's SparK keys
+            # (spark:ratio=0.8,recovery=mean,recent=0): a label may carry more keys after the ratio
+            labs = [lab for lab in by
+                    if lab == base + suffix or (suffix and lab.startswith(base + suffix + ","))]
+            for lab in sorted(labs):
+                s = avg(lab)
+                d = "–" if not suffix else (f"{100.0 * (s - sb) / sb:+.1f}%" if sb else f"{s - sb:+.1f} pts")
+                name = lab[len(base) + 1:] if suffix else "none"
+                print(f"| {b} | `{name}` | {s:.1f} | {d} | {mean(fid[lab][0]):.3f} | {mean(fid[lab][1]):.3f} |")
     print()
     print(f"full cache: {avg('full'):.1f}")
 
