@@ -43,7 +43,7 @@ if has export; then
   # shellcheck disable=SC2086  # PLOT_BEFORE is a list of paths
   $py tools/train/plot_log.py ${PLOT_BEFORE:-} "$run" --out models/$name-training-curve.png
   mkdir -p tools/train/runs
-  gzip -9 -c "$run/log.jsonl" > tools/train/runs/$(basename "$run")-log.jsonl.gz
+  gzip -9 -c "$run/log.jsonl" > "tools/train/runs/$(basename "$run")-log.jsonl.gz"
   du -ch models/$name-f16.gguf models/$name-q8_0.gguf models/$name-hf | tail -1
   "$bin" inspect -m $name --no-tensors | head -12
 fi
