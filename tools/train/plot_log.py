@@ -6,7 +6,7 @@
         /work/sparkv-train/run8b --out models/sparkv-tiny-learned-training-curve.png
 
 Several logs (a run directory or a .jsonl / .jsonl.gz file each) are one history: a fine-tuning run
-started from the previous run's final weights (--init-from) continues its x axis, and a dashed
+started from the previous run's final weights (--init-from) continues its x axis, and a dotted
 vertical line marks where it begins.
 
 Top: total, LM and answer-token loss (smoothed over 25 steps) and the curriculum's stage length
@@ -48,6 +48,8 @@ def main():
         if steps:
             starts.append(t0 / 3600)
         steps += [dict(r, elapsed=r["elapsed"] + t0) for r in part]
+    # a dotted line in both panels where each later run begins
+    arrows = "".join(f"set arrow from {x:.4f}, graph 0 to {x:.4f}, graph 1 nohead dt 3\n" for x in starts)
     tmp = tempfile.mkdtemp()
     with open(os.path.join(tmp, "loss.dat"), "w") as f:
         win = []
@@ -84,7 +86,7 @@ set ylabel 'loss (25-step mean)'
 set y2label 'stage length T'
 set y2tics
 set logscale y2 2
-{"".join(f"set arrow from {x:.4f}, graph 0 to {x:.4f}, graph 1 nohead dt 3{chr(10)}" for x in starts)}plot '{tmp}/loss.dat' u 1:2 w l t 'total', '' u 1:3 w l t 'LM (all tokens)', \
+{arrows}plot '{tmp}/loss.dat' u 1:2 w l t 'total', '' u 1:3 w l t 'LM (all tokens)', \
      '' u 1:4 w l t 'answer tokens', '' u 1:5 axes x1y2 w l dt 2 t 'T'
 unset y2label; unset y2tics; unset logscale y2
 set ylabel 'answer exact match (training batches, 100-step pool)'
